@@ -1,0 +1,33 @@
+"""The JSON API at /api/v1/ (django-ninja, OpenAPI at /api/v1/openapi.json): wiring of domain routers."""
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+
+from xinedai.core.errors import BusinessError
+from xinedai.households.api import router as households_router
+from xinedai.org.api import TokenAuth
+
+api = NinjaAPI(
+    title="xinedai API",
+    version="1",
+    description="Staff API of the xinedai digital credit platform. Amounts are integer fen. "
+    "Personal values (names, ID numbers, mobile numbers) are masked.",
+    auth=TokenAuth(),
+    urls_namespace="api-v1",
+)
+
+
+@api.exception_handler(BusinessError)
+def business_error(request: HttpRequest, exc: BusinessError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    body = {"code": "unauthenticated", "message": "需要有效的令牌", "message_zh": "需要有效的令牌",
+            "message_en": "A valid bearer token is required"}
+    return api.create_response(request, body, status=401)
+
+
+api.add_router("/households", households_router)

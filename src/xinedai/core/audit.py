@@ -1,0 +1,83 @@
+"""Write an audit row in the caller's transaction. Every service that changes something calls record()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models, transaction
+
+from .masking import mask_mapping
+from .models import AuditEntry
+
+
+def _jsonable(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, models.Model):
+            value = value.pk
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif isinstance(value, (set, frozenset)):
+            value = sorted(value)
+        elif not isinstance(value, (str, int, float, bool, list, dict, type(None))):
+            value = str(value)
+        out[key] = value
+    return out
+
+
+def record(
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    object_type: str | None = None,
+    object_id: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+    scope_path: str = "",
+) -> AuditEntry:
+    """Record a change. Must run inside the transaction that makes the change."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record() must run inside the transaction of the change it records")
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = obj.pk if object_id is None else object_id
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEntry.objects.create(
+        actor=user,
+        action=action,
+        object_type=object_type or "",
+        object_id=str(object_id or ""),
+        object_repr=(mask_repr(obj) if obj is not None else "")[:200],
+        reason=reason[:500],
+        before=mask_mapping(_jsonable(before)),
+        after=mask_mapping(_jsonable(after)),
+        scope_path=scope_path,
+    )
+
+
+def mask_repr(obj: models.Model) -> str:
+    masked = getattr(obj, "masked_repr", None)
+    return masked() if callable(masked) else str(obj)
+
+
+def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
+    return {f: getattr(obj, f) for f in fields}
+
+
+def record_many(actor: Any, action: str, object_type: str, rows: list[tuple[Any, str, dict[str, Any]]],
+                *, reason: str = "", scope_path: str = "", batch_size: int = 2000) -> int:
+    """Bulk form of record() for batch work (imports): rows are (object_id, object_repr, after)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record_many() must run inside the transaction of the change it records")
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    entries = [
+        AuditEntry(actor=user, action=action, object_type=object_type, object_id=str(oid), object_repr=rep[:200],
+                   reason=reason[:500], after=mask_mapping(_jsonable(after)), scope_path=scope_path)
+        for oid, rep, after in rows
+    ]
+    AuditEntry.objects.bulk_create(entries, batch_size=batch_size)
+    return len(entries)

@@ -1,0 +1,22 @@
+"""Organisation app: units, grids, villages, staff roles and scopes."""
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class OrgConfig(AppConfig):
+    name = "xinedai.org"
+    label = "org"
+    verbose_name = "Organisation"
+
+    def ready(self) -> None:
+        from .services import sync_role_groups
+
+        post_migrate.connect(_sync_groups, sender=self)
+        _ = sync_role_groups
+
+
+def _sync_groups(sender, **kwargs):  # type: ignore[no-untyped-def]
+    from .services import sync_role_groups
+
+    sync_role_groups(using=kwargs.get("using", "default"))
