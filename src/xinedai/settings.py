@@ -135,6 +135,10 @@ STATIC_ROOT = Path(os.environ.get("XINEDAI_STATIC_ROOT", VAR_DIR / "static"))
 WHITENOISE_USE_FINDERS = True
 # Plotly's browser bundle ships inside the plotly wheel: served from there, never copied into the repo.
 STATICFILES_DIRS = [("plotly", Path(plotly.__file__).parent / "package_data")]
+try:  # WhiteNoise warns at start-up when the collected-static folder is missing (the demo never collects).
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+except OSError:
+    pass
 MEDIA_ROOT = Path(os.environ.get("XINEDAI_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"  # never served directly: documents go through an access-checked view
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

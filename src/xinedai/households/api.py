@@ -1,6 +1,8 @@
-"""Household read endpoints: scoped through access.py and masked exactly like the pages."""
+"""Household read endpoints: scoped through access.py and masked exactly like the pages.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: django-ninja reads the annotations at import time.
+"""
+
 
 import datetime as dt
 

@@ -95,6 +95,9 @@ class FieldChange:
 def diff(before: Mapping[str, int] | None, after: Mapping[str, int]) -> list[FieldChange]:
     """Fields whose value differs between two versions (first version: every non-zero field)."""
     keys = list(FILE_FIELDS) + list(TOTAL_FIELDS.values())
+    # Totals always follow from the fields, whatever the caller passed.
+    before = None if before is None else {**before, **totals(before)}
+    after = {**after, **totals(after)}
     out = []
     for key in keys:
         b = None if before is None else int(before.get(key, 0) or 0)

@@ -193,16 +193,20 @@ def member_edit(request: HttpRequest, pk: int, member_id: int | None = None) -> 
     member = h.members.filter(pk=member_id).first() if member_id else None
     if member_id and member is None:
         raise access.NotFound("成员不存在", "No such member", code="member_not_found")
-    # The edit form starts empty for personal values: masked values must not be posted back as data.
-    initial = {"name": member.name, "relation": member.relation} if member else {"relation": "spouse"}
+    # The edit form starts empty for personal values (they are never sent to the page in full);
+    # an empty field keeps the value on file.
+    initial = {"relation": member.relation} if member else {"relation": "spouse"}
     form = MemberForm(request.POST or None, initial=initial)
+    if member:
+        form.fields["name"].required = False
     if request.method == "POST" and form.is_valid():
         cd = form.cleaned_data
+        name = cd["name"] or (member.name if member else "")
         id_number = cd["id_number"] or (member.id_number if member else None)
         phone = cd["phone"] or (member.phone if member else None)
         try:
             with transaction.atomic():
-                services.save_member(request.user, h, services.PersonInput(cd["name"], id_number, phone, cd["relation"]),
+                services.save_member(request.user, h, services.PersonInput(name, id_number, phone, cd["relation"]),
                                      member=member, reason=cd["reason"])
         except BusinessError as exc:
             _form_error(form, exc)
@@ -211,6 +215,7 @@ def member_edit(request: HttpRequest, pk: int, member_id: int | None = None) -> 
             return redirect("household-detail", pk=h.pk)
     return render(request, "households/member_edit.html", {
         "h": h, "form": form, "member": member,
+        "masked_name": mask_name(member.name) if member else "",
         "masked_id": mask_id_number(member.id_number) if member else "",
         "masked_phone": mask_phone(member.phone) if member else ""})
 

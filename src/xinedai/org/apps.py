@@ -10,10 +10,8 @@ class OrgConfig(AppConfig):
     verbose_name = "Organisation"
 
     def ready(self) -> None:
-        from .services import sync_role_groups
-
-        post_migrate.connect(_sync_groups, sender=self)
-        _ = sync_role_groups
+        # Run after every app's migrate: an app's permissions exist only after its own post_migrate.
+        post_migrate.connect(_sync_groups, dispatch_uid="xinedai.org.sync_role_groups")
 
 
 def _sync_groups(sender, **kwargs):  # type: ignore[no-untyped-def]

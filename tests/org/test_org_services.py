@@ -1,0 +1,59 @@
+"""Grid hand-over keeps history; organisation changes write audit rows."""
+
+import pytest
+from django.db import transaction
+
+from xinedai.core.errors import ValidationFailed
+from xinedai.core.models import AuditEntry
+from xinedai.org import services
+from xinedai.org.models import GridOwnership
+
+
+def test_hand_over_keeps_history_and_audits(bank):
+    client = bank.client("om1")
+    resp = client.post(f"/grids/{bank.g1b.pk}/", {"to_manager": bank.users["am1"].pk, "reason": "调岗"})
+    assert resp.status_code == 302
+    bank.g1b.refresh_from_db()
+    assert bank.g1b.owner == bank.users["am1"]
+    history = list(GridOwnership.objects.filter(grid=bank.g1b).order_by("started_at"))
+    assert [o.manager.username for o in history] == ["am2", "am1"]
+    assert history[0].ended_at is not None and history[1].ended_at is None
+    assert history[1].reason == "调岗"
+    entry = AuditEntry.objects.filter(action="org.grid.hand_over").get()
+    assert entry.actor == bank.users["om1"]
+    assert entry.before == {"owner": "am2"} and entry.after == {"owner": "am1"}
+    # the previous owner no longer sees the grid's households
+    assert bank.client("am2").get(f"/households/{bank.h2.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize(("to", "reason", "code"), [("om1", "x", "handover_role"), ("am3", "x", "handover_scope"),
+                                                    ("am2", "x", "handover_same"), ("am1", " ", "reason_required")])
+def test_refused_hand_overs_change_nothing(bank, to, reason, code):
+    before = AuditEntry.objects.count()
+    with pytest.raises(ValidationFailed) as err, transaction.atomic():
+        services.hand_over_grid(bank.users["om1"], bank.g1b, to_manager=bank.users[to], reason=reason)
+    assert err.value.code == code
+    bank.g1b.refresh_from_db()
+    assert bank.g1b.owner == bank.users["am2"]
+    assert GridOwnership.objects.filter(grid=bank.g1b).count() == 1
+    assert AuditEntry.objects.count() == before
+
+
+def test_hand_over_needs_the_permission(bank):
+    resp = bank.client("am1").post(f"/grids/{bank.g1b.pk}/", {"to_manager": bank.users["am1"].pk, "reason": "x"})
+    assert resp.status_code == 403
+    bank.g1b.refresh_from_db()
+    assert bank.g1b.owner == bank.users["am2"]
+
+
+def test_org_changes_are_audited(bank):
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"org.unit.create", "org.grid.create", "org.village.create", "org.staff.create"} <= actions
+    with transaction.atomic():
+        services.change_role(bank.users["admin"], bank.users["am2"].staff, role="credit_officer",
+                             org_unit=bank.branch, reason="转岗")
+    entry = AuditEntry.objects.get(action="org.staff.role")
+    assert entry.before == {"role": "account_manager", "org_unit": "O1"}
+    assert entry.after == {"role": "credit_officer", "org_unit": "B01"}
+    user = bank.users["am2"].__class__.objects.get(pk=bank.users["am2"].pk)
+    assert user.has_perm("households.reveal_pii") and not user.has_perm("households.change_household")
