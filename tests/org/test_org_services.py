@@ -57,3 +57,18 @@ def test_org_changes_are_audited(bank):
     assert entry.after == {"role": "credit_officer", "org_unit": "B01"}
     user = bank.users["am2"].__class__.objects.get(pk=bank.users["am2"].pk)
     assert user.has_perm("households.reveal_pii") and not user.has_perm("households.change_household")
+
+
+def test_issue_token_command_prints_a_working_secret(bank, capsys):
+    from django.core.management import call_command
+    from django.test import Client
+
+    from xinedai.org.models import ApiToken
+
+    call_command("issue_token", "am2")
+    secret = capsys.readouterr().out.strip()
+    token = ApiToken.objects.get(user=bank.users["am2"])
+    assert secret.startswith(token.prefix) and token.digest != secret
+    resp = Client(headers={"Authorization": f"Bearer {secret}"}).get("/api/v1/households")
+    assert resp.status_code == 200 and resp.json()["count"] == 1
+    assert AuditEntry.objects.filter(action="org.token.issue").exists()

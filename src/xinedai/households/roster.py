@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.db.models import Max, OuterRef, Subquery
 
@@ -435,7 +435,7 @@ def import_roster(path: Path, user: Any, *, today: dt.date, dry_run: bool = Fals
     return report
 
 
-def write_template(path: Path) -> None:
+def write_template(path: Path | IO[bytes]) -> None:
     """An .xlsx template: the columns with Chinese headers, one example row, and a notes sheet."""
     import openpyxl
     from openpyxl.styles import Font, PatternFill

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from pathlib import Path
 from typing import Any
@@ -346,8 +347,9 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 def import_template(request: HttpRequest) -> HttpResponse:
     access.require_import(request.user)
-    folder = Path(settings.VAR_DIR) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "template.xlsx"
-    write_template(path)
-    return FileResponse(path.open("rb"), as_attachment=True, filename="xinedai-roster-template.xlsx")
+    buffer = io.BytesIO()
+    write_template(buffer)
+    response = HttpResponse(buffer.getvalue(),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = 'attachment; filename="xinedai-roster-template.xlsx"'
+    return response

@@ -1,0 +1,72 @@
+"""`xinedai demo`: create the database, migrate, seed the demo bank if empty, print accounts, serve."""
+
+from __future__ import annotations
+
+import atexit
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Run the demo bank: migrate, seed if empty, print the demo accounts, serve on http://127.0.0.1:8000."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--households", type=int, default=20000, help="households to seed when empty")
+        parser.add_argument("--seed", type=int, default=20220630)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-serve", action="store_true", help="prepare the database and exit")
+        parser.add_argument("--no-worker", action="store_true", help="do not start the background-job worker")
+
+    def handle(self, *args, **opts) -> None:  # type: ignore[no-untyped-def]
+        from xinedai.demo.seeding import demo_accounts, seed_bank
+        from xinedai.households.models import Household
+
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        self.stdout.write(f"database: {settings.DATABASES['default']['NAME']}")
+        call_command("migrate", interactive=False, verbosity=0)
+        if not Household.objects.exists():
+            self.stdout.write(f"seeding the demo bank ({opts['households']:,} households) …")
+            started = time.monotonic()
+            last = {"pct": -1}
+
+            def progress(phase: str, done: int, total: int) -> None:
+                pct = done * 100 // max(total, 1)
+                if pct // 5 != last["pct"] // 5 or done == total:
+                    last["pct"] = pct
+                    sys.stderr.write(f"\r  {phase:<12} {done:>9,}/{total:,} {pct:3d}%")
+                    if done == total:
+                        sys.stderr.write("\n")
+                    sys.stderr.flush()
+
+            seed_bank(households=opts["households"], seed=opts["seed"], progress=progress)
+            self.stdout.write(f"seeded in {time.monotonic() - started:.1f} s")
+        self._print_accounts(demo_accounts())
+        if opts["no_serve"]:
+            return
+        if not opts["no_worker"]:
+            worker = subprocess.Popen([sys.executable, "-m", "xinedai", "db_worker", "--interval", "1"])
+            atexit.register(worker.terminate)
+        from waitress import serve
+
+        from xinedai.wsgi import application
+
+        self.stdout.write(self.style.SUCCESS(f"\nOpen http://{opts['host']}:{opts['port']}/  (Ctrl-C to stop)"))
+        serve(application, host=opts["host"], port=opts["port"], threads=8, ident="xinedai")
+
+    def _print_accounts(self, accounts: list[tuple[str, str, str, str]]) -> None:
+        self.stdout.write("\nDemo accounts (演示账号):")
+        self.stdout.write(f"  {'username':<12} {'password':<14} {'role':<22} scope")
+        seen_roles: dict[str, int] = {}
+        for username, password, role, scope in accounts:
+            seen_roles[role] = seen_roles.get(role, 0) + 1
+            if seen_roles[role] <= 2:
+                self.stdout.write(f"  {username:<12} {password:<14} {role:<22} {scope}")
+        more = sum(max(0, n - 2) for n in seen_roles.values())
+        if more:
+            self.stdout.write(f"  … and {more} more accounts of the same roles (same password)")
