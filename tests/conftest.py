@@ -66,6 +66,11 @@ def file_values(**overrides: int) -> dict[str, int]:
 
 @pytest.fixture
 def bank(db) -> Bank:  # type: ignore[no-untyped-def]
+    return build_bank()
+
+
+def build_bank() -> Bank:
+    """Head office → branch → outlets O1 (grids G1 ⊃ G1a, G1b) and O2 (G2); one household per village."""
     with transaction.atomic():
         ho = org.create_org_unit(None, code="HO", name="总行", kind="head_office", parent=None)
         branch = org.create_org_unit(None, code="B01", name="西海岸分行", kind="branch", parent=ho)
