@@ -58,8 +58,13 @@ class Bank:
 
 
 def file_values(**overrides: int) -> dict[str, int]:
-    values = {"asset_house_fen": 50_000_000, "asset_deposit_fen": 8_000_000, "liab_bank_fen": 2_000_000,
-              "income_planting_fen": 12_000_000, "expense_living_fen": 5_000_000}
+    values = {
+        "asset_house_fen": 50_000_000,
+        "asset_deposit_fen": 8_000_000,
+        "liab_bank_fen": 2_000_000,
+        "income_planting_fen": 12_000_000,
+        "expense_living_fen": 5_000_000,
+    }
     values.update(overrides)
     return values
 
@@ -78,12 +83,25 @@ def build_bank() -> Bank:
         o2 = org.create_org_unit(None, code="O2", name="王台支行", kind="outlet", parent=branch)
         users = {}
         for username, role, unit in [
-            ("am1", "account_manager", o1), ("am2", "account_manager", o1), ("am3", "account_manager", o2),
-            ("om1", "outlet_manager", o1), ("co", "credit_officer", branch), ("bm", "branch_manager", branch),
-            ("risk", "head_office_risk", ho), ("admin", "administrator", ho), ("auditor", "auditor", ho),
+            ("am1", "account_manager", o1),
+            ("am2", "account_manager", o1),
+            ("am3", "account_manager", o2),
+            ("om1", "outlet_manager", o1),
+            ("co", "credit_officer", branch),
+            ("bm", "branch_manager", branch),
+            ("risk", "head_office_risk", ho),
+            ("admin", "administrator", ho),
+            ("auditor", "auditor", ho),
         ]:
-            users[username] = org.create_staff(None, username=username, password=PASSWORD, display_name=username,
-                                               role=role, org_unit=unit, employee_no=username.upper()).user
+            users[username] = org.create_staff(
+                None,
+                username=username,
+                password=PASSWORD,
+                display_name=username,
+                role=role,
+                org_unit=unit,
+                employee_no=username.upper(),
+            ).user
         g1 = org.create_grid(None, code="G1", name="灵山卫总网格", outlet=o1, owner=users["am1"])
         g1a = org.create_grid(None, code="G1a", name="灵山卫一网格", outlet=o1, parent=g1, owner=users["am1"])
         g1b = org.create_grid(None, code="G1b", name="灵山卫二网格", outlet=o1, parent=g1, owner=users["am2"])
@@ -93,8 +111,16 @@ def build_bank() -> Bank:
         v3 = org.create_village(None, code="V3", name="南村", grid=g2, kind="community", village_type="urban")
         hs = []
         for n, (village, name) in enumerate([(v1, "张三丰"), (v2, "李四"), (v3, "王五")], start=1):
-            hs.append(hh.create_household(users["am1"], village=village,
-                                          head=hh.PersonInput(name, pid(n), f"1380000{n:04d}"), size=3,
-                                          segments=["greenhouse"], file_values=file_values(), reason="建档",
-                                          today=TODAY))
+            hs.append(
+                hh.create_household(
+                    users["am1"],
+                    village=village,
+                    head=hh.PersonInput(name, pid(n), f"1380000{n:04d}"),
+                    size=3,
+                    segments=["greenhouse"],
+                    file_values=file_values(),
+                    reason="建档",
+                    today=TODAY,
+                )
+            )
     return Bank(ho, branch, o1, o2, g1, g1a, g1b, g2, v1, v2, v3, users, *hs)

@@ -25,8 +25,12 @@ def business_error(request: HttpRequest, exc: BusinessError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    body = {"code": "unauthenticated", "message": "需要有效的令牌", "message_zh": "需要有效的令牌",
-            "message_en": "A valid bearer token is required"}
+    body = {
+        "code": "unauthenticated",
+        "message": "需要有效的令牌",
+        "message_zh": "需要有效的令牌",
+        "message_en": "A valid bearer token is required",
+    }
     return api.create_response(request, body, status=401)
 
 

@@ -1,5 +1,6 @@
 """Django settings, read from the environment (see docs/operations.md)."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -25,9 +26,7 @@ SECRET_KEY = os.environ.get("XINEDAI_SECRET_KEY", _INSECURE_KEY)
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("XINEDAI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
 ]
-CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("XINEDAI_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("XINEDAI_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 # Production behind TLS: secure cookies, HSTS and redirects. Off for the local demo on plain http.
 HTTPS = _env_bool("XINEDAI_HTTPS", False)
@@ -135,10 +134,9 @@ STATIC_ROOT = Path(os.environ.get("XINEDAI_STATIC_ROOT", VAR_DIR / "static"))
 WHITENOISE_USE_FINDERS = True
 # Plotly's browser bundle ships inside the plotly wheel: served from there, never copied into the repo.
 STATICFILES_DIRS = [("plotly", Path(plotly.__file__).parent / "package_data")]
-try:  # WhiteNoise warns at start-up when the collected-static folder is missing (the demo never collects).
+# WhiteNoise warns at start-up when the collected-static folder is missing (the demo never collects).
+with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-except OSError:
-    pass
 MEDIA_ROOT = Path(os.environ.get("XINEDAI_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"  # never served directly: documents go through an access-checked view
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

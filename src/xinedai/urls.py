@@ -9,7 +9,6 @@ urlpatterns = [
     path("", include("xinedai.org.urls")),
     path("", include("xinedai.households.urls")),
     path("monitoring/", include("xinedai.monitoring.urls")),
-    path("audit/", include("xinedai.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),

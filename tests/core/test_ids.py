@@ -63,8 +63,15 @@ def test_county_code_newer_than_birth_is_a_warning_not_a_rejection():
     assert "id_birth_place_unknown" in rid.warnings
 
 
-@pytest.mark.parametrize(("birth", "ok"), [(dt.date(2008, 7, 1), False), (dt.date(2008, 6, 30), True),
-                                           (dt.date(1960, 6, 30), False), (dt.date(1961, 7, 1), True)])
+@pytest.mark.parametrize(
+    ("birth", "ok"),
+    [
+        (dt.date(2008, 7, 1), False),
+        (dt.date(2008, 6, 30), True),
+        (dt.date(1960, 6, 30), False),
+        (dt.date(1961, 7, 1), True),
+    ],
+)
 def test_borrower_age_band(birth, ok):
     rid = parse_resident_id(make_resident_id("370211", birth, 1), today=TODAY)
     if ok:

@@ -8,8 +8,9 @@ from xinedai.core.masking import mask_id_number, mask_mapping, mask_name, mask_p
 from xinedai.core.money import Money, MoneyParseError, format_yuan, parse_yuan, round_fen
 
 
-@pytest.mark.parametrize(("text", "fen"), [("12,345.60", 1234560), ("0.01", 1), (12, 1200), (Decimal("1.2"), 120),
-                                           ("￥8", 800)])
+@pytest.mark.parametrize(
+    ("text", "fen"), [("12,345.60", 1234560), ("0.01", 1), (12, 1200), (Decimal("1.2"), 120), ("￥8", 800)]
+)
 def test_parse_yuan(text, fen):
     assert parse_yuan(text) == fen
 

@@ -19,9 +19,18 @@ PDF = b"%PDF-1.4\n%test\n"
 
 def test_every_save_is_a_new_version_with_who_when_why(bank):
     client = bank.client("am1")
-    resp = client.post(f"/households/{bank.h1.pk}/file/", {
-        "reason": "年度复核", "asset_house_fen": "650000.00", "asset_deposit_fen": "80000", "liab_bank_fen": "20000",
-        "income_planting_fen": "150000.50", "expense_living_fen": "50000", "credit_overdue_count_24m": "1"})
+    resp = client.post(
+        f"/households/{bank.h1.pk}/file/",
+        {
+            "reason": "年度复核",
+            "asset_house_fen": "650000.00",
+            "asset_deposit_fen": "80000",
+            "liab_bank_fen": "20000",
+            "income_planting_fen": "150000.50",
+            "expense_living_fen": "50000",
+            "credit_overdue_count_24m": "1",
+        },
+    )
     assert resp.status_code == 302
     h = Household.objects.get(pk=bank.h1.pk)
     v2 = h.current_file
@@ -48,10 +57,15 @@ def test_diff_between_versions_is_shown(bank):
     assert {c.field for c in changes} == {"asset_house_fen", "total_assets_fen"}
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("asset_house_fen", "-5", "0"), ("asset_house_fen", "12.345", "2"), ("credit_inquiries_6m", "-1", "0"),
-    ("reason", "", ""),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("asset_house_fen", "-5", "0"),
+        ("asset_house_fen", "12.345", "2"),
+        ("credit_inquiries_6m", "-1", "0"),
+        ("reason", "", ""),
+    ],
+)
 def test_bad_input_is_shown_next_to_the_field_and_nothing_is_saved(bank, field, value, message):
     data = {"reason": "复核", "asset_house_fen": "500000"}
     data[field] = value
@@ -79,18 +93,36 @@ def test_amount_as_float_is_refused(bank):
 
 def test_one_person_one_household(bank):
     before = (Household.objects.count(), Member.objects.count(), AuditEntry.objects.count())
-    resp = bank.client("am1").post("/households/new/", {
-        "village": bank.v1.pk, "head_name": "赵六", "id_number": pid(1), "phone": "13900001111", "size": 2,
-        "file-reason": ""})
+    resp = bank.client("am1").post(
+        "/households/new/",
+        {
+            "village": bank.v1.pk,
+            "head_name": "赵六",
+            "id_number": pid(1),
+            "phone": "13900001111",
+            "size": 2,
+            "file-reason": "",
+        },
+    )
     assert resp.status_code == 200
     assert "一人只能属于一户" in " ".join(resp.context["form"].errors["id_number"])
     assert (Household.objects.count(), Member.objects.count(), AuditEntry.objects.count()) == before
 
 
 def test_create_household_from_page(bank):
-    resp = bank.client("am1").post("/households/new/", {
-        "village": bank.v1.pk, "head_name": "赵六", "id_number": pid(40), "phone": "13900001111", "size": 2,
-        "segments": ["breeder"], "file-asset_livestock_fen": "30000", "file-reason": ""})
+    resp = bank.client("am1").post(
+        "/households/new/",
+        {
+            "village": bank.v1.pk,
+            "head_name": "赵六",
+            "id_number": pid(40),
+            "phone": "13900001111",
+            "size": 2,
+            "segments": ["breeder"],
+            "file-asset_livestock_fen": "30000",
+            "file-reason": "",
+        },
+    )
     assert resp.status_code == 302
     h = Household.objects.get(head_name="赵六")
     assert h.segment_list == ["breeder"] and h.three_elements_complete
@@ -99,8 +131,9 @@ def test_create_household_from_page(bank):
 
 
 def test_village_outside_scope_cannot_be_chosen(bank):
-    resp = bank.client("am2").post("/households/new/", {
-        "village": bank.v3.pk, "head_name": "赵六", "id_number": pid(41), "size": 2})
+    resp = bank.client("am2").post(
+        "/households/new/", {"village": bank.v3.pk, "head_name": "赵六", "id_number": pid(41), "size": 2}
+    )
     assert resp.status_code == 200
     assert "village" in resp.context["form"].errors
     assert not Household.objects.filter(head_name="赵六").exists()
@@ -109,13 +142,20 @@ def test_village_outside_scope_cannot_be_chosen(bank):
 def test_members_and_three_elements(bank):
     h = bank.h1
     with transaction.atomic():
-        services.save_member(bank.users["am1"], h, services.PersonInput("张小", pid(50, 2010), None, "child"),
-                             reason="新生", today=TODAY)
+        services.save_member(
+            bank.users["am1"], h, services.PersonInput("张小", pid(50, 2010), None, "child"), reason="新生", today=TODAY
+        )
     assert h.members.count() == 2
     head = h.members.get(relation="head")
     with transaction.atomic():
-        services.save_member(bank.users["am1"], h, services.PersonInput(head.name, head.id_number, None, "head"),
-                             member=head, reason="停机", today=TODAY)
+        services.save_member(
+            bank.users["am1"],
+            h,
+            services.PersonInput(head.name, head.id_number, None, "head"),
+            member=head,
+            reason="停机",
+            today=TODAY,
+        )
     h.refresh_from_db()
     assert h.three_elements_complete is False
     assert AuditEntry.objects.filter(action="households.member.update").get().before["phone"] == "138****0001"
@@ -128,8 +168,9 @@ def test_document_upload_and_download(bank):
     client = bank.client("am1")
     upload = io.BytesIO(PNG)
     upload.name = "greenhouse.png"
-    resp = client.post(f"/households/{bank.h1.pk}/documents/",
-                       {"kind": "greenhouse_photo", "dated_on": "2026-05-01", "file": upload})
+    resp = client.post(
+        f"/households/{bank.h1.pk}/documents/", {"kind": "greenhouse_photo", "dated_on": "2026-05-01", "file": upload}
+    )
     assert resp.status_code == 302
     doc = Document.objects.get()
     assert doc.file_version == bank.h1.current_file and doc.content_type == "image/png"
@@ -142,16 +183,20 @@ def test_document_upload_and_download(bank):
     assert bank.client("am3").get(f"/documents/{doc.pk}/").status_code == 404
 
 
-@pytest.mark.parametrize(("content", "kind", "dated_on", "field"), [
-    (b"MZ\x90\x00 not a photo", "other", "2026-05-01", "file"),
-    (PDF, "other", "2099-01-01", "dated_on"),
-    (PDF, "", "2026-05-01", "kind"),
-])
+@pytest.mark.parametrize(
+    ("content", "kind", "dated_on", "field"),
+    [
+        (b"MZ\x90\x00 not a photo", "other", "2026-05-01", "file"),
+        (PDF, "other", "2099-01-01", "dated_on"),
+        (PDF, "", "2026-05-01", "kind"),
+    ],
+)
 def test_bad_documents_are_refused(bank, content, kind, dated_on, field):
     upload = io.BytesIO(content)
     upload.name = "x.pdf"
-    resp = bank.client("am1").post(f"/households/{bank.h1.pk}/documents/",
-                                   {"kind": kind, "dated_on": dated_on, "file": upload})
+    resp = bank.client("am1").post(
+        f"/households/{bank.h1.pk}/documents/", {"kind": kind, "dated_on": dated_on, "file": upload}
+    )
     assert resp.status_code == 422
     assert field in resp.context["doc_form"].errors
     assert Document.objects.count() == 0
@@ -160,6 +205,14 @@ def test_bad_documents_are_refused(bank, content, kind, dated_on, field):
 def test_document_size_limit(bank, settings):
     settings.XINEDAI_DOCUMENT_MAX_BYTES = 100
     with pytest.raises(ValidationFailed) as err, transaction.atomic():
-        services.attach_document(bank.users["am1"], bank.h1, kind="other", dated_on=dt.date(2026, 1, 1), name="a.pdf",
-                                 content=PDF + b"x" * 200, max_bytes=100, today=TODAY)
+        services.attach_document(
+            bank.users["am1"],
+            bank.h1,
+            kind="other",
+            dated_on=dt.date(2026, 1, 1),
+            name="a.pdf",
+            content=PDF + b"x" * 200,
+            max_bytes=100,
+            today=TODAY,
+        )
     assert err.value.code == "document_too_large"

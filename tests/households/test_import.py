@@ -15,15 +15,51 @@ from xinedai.households.roster import RosterRejected, import_roster
 
 from ..conftest import TODAY, pid
 
-HEADER_ZH = ["村编码", "户主姓名", "身份证号", "手机号", "家庭人口", "年收入(元)", "年支出(元)", "总资产(元)", "总负债(元)",
-             "大棚(元)", "客群"]
-HEADER_EN = ["village_code", "head_name", "id_number", "phone", "members", "annual_income_yuan",
-             "annual_expenses_yuan", "assets_yuan", "liabilities_yuan", "asset_greenhouse_yuan", "segments"]
+HEADER_ZH = [
+    "村编码",
+    "户主姓名",
+    "身份证号",
+    "手机号",
+    "家庭人口",
+    "年收入(元)",
+    "年支出(元)",
+    "总资产(元)",
+    "总负债(元)",
+    "大棚(元)",
+    "客群",
+]
+HEADER_EN = [
+    "village_code",
+    "head_name",
+    "id_number",
+    "phone",
+    "members",
+    "annual_income_yuan",
+    "annual_expenses_yuan",
+    "assets_yuan",
+    "liabilities_yuan",
+    "asset_greenhouse_yuan",
+    "segments",
+]
 
 
 def good_rows(n: int, start: int = 100, village: str = "V1") -> list[list[str]]:
-    return [[village, f"刘{i}", pid(start + i), f"139{start + i:08d}", "4", "120000.50", "60000", "800000",
-             "50000", "200000", "大棚种植"] for i in range(n)]
+    return [
+        [
+            village,
+            f"刘{i}",
+            pid(start + i),
+            f"139{start + i:08d}",
+            "4",
+            "120000.50",
+            "60000",
+            "800000",
+            "50000",
+            "200000",
+            "大棚种植",
+        ]
+        for i in range(n)
+    ]
 
 
 def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER_ZH) -> Path:
@@ -81,8 +117,7 @@ def test_any_bad_row_means_nothing_is_imported_and_each_problem_is_named(bank, t
     with pytest.raises(RosterRejected) as err, transaction.atomic():
         import_roster(path, bank.users["am1"], today=TODAY)
     got = {(e.row, e.column) for e in err.value.report.errors}
-    assert got == {(3, "id_number"), (4, "annual_income_yuan"), (5, "village_code"), (6, "id_number"),
-                   (7, "id_number")}
+    assert got == {(3, "id_number"), (4, "annual_income_yuan"), (5, "village_code"), (6, "id_number"), (7, "id_number")}
     assert counts() == before
 
 
@@ -162,8 +197,9 @@ def test_page_upload_large_file_goes_to_background_job(bank, tmp_path, settings,
     with django_capture_on_commit_callbacks(execute=True):
         resp = client.post("/imports/", {"file": upload})
     job = ImportJob.objects.get()
-    assert job.status == "failed" and job.errors == [{"row": 5, "column": "phone",
-                                                      "reason": "手机号应为11位大陆手机号 Not an 11-digit mainland mobile number"}]
+    assert job.status == "failed" and job.errors == [
+        {"row": 5, "column": "phone", "reason": "手机号应为11位大陆手机号 Not an 11-digit mainland mobile number"}
+    ]
     assert counts()[:3] == before[:3]
     page = client.get(resp["Location"], headers={"HX-Request": "true"})
     assert "手机号应为11位大陆手机号" in page.content.decode()

@@ -50,8 +50,9 @@ def test_outlets_and_grids_scope(bank):
     assert set(outlets_for(bank.users["am3"]).values_list("code", flat=True)) == {"O2"}
 
 
-@pytest.mark.parametrize(("username", "status"), [("am1", 302), ("om1", 302), ("co", 403), ("auditor", 403),
-                                                  ("bm", 403)])
+@pytest.mark.parametrize(
+    ("username", "status"), [("am1", 302), ("om1", 302), ("co", 403), ("auditor", 403), ("bm", 403)]
+)
 def test_only_editing_roles_can_save_a_file(bank, username, status):
     from xinedai.households.models import FileVersion
 
@@ -62,8 +63,9 @@ def test_only_editing_roles_can_save_a_file(bank, username, status):
     assert FileVersion.objects.count() == before + (1 if status == 302 else 0)
 
 
-@pytest.mark.parametrize(("username", "status"), [("auditor", 200), ("admin", 200), ("risk", 200), ("am1", 403),
-                                                  ("om1", 403)])
+@pytest.mark.parametrize(
+    ("username", "status"), [("auditor", 200), ("admin", 200), ("risk", 200), ("am1", 403), ("om1", 403)]
+)
 def test_audit_log_page_roles(bank, username, status):
     assert bank.client(username).get("/audit/").status_code == status
 

@@ -26,8 +26,15 @@ def test_hand_over_keeps_history_and_audits(bank):
     assert bank.client("am2").get(f"/households/{bank.h2.pk}/").status_code == 404
 
 
-@pytest.mark.parametrize(("to", "reason", "code"), [("om1", "x", "handover_role"), ("am3", "x", "handover_scope"),
-                                                    ("am2", "x", "handover_same"), ("am1", " ", "reason_required")])
+@pytest.mark.parametrize(
+    ("to", "reason", "code"),
+    [
+        ("om1", "x", "handover_role"),
+        ("am3", "x", "handover_scope"),
+        ("am2", "x", "handover_same"),
+        ("am1", " ", "reason_required"),
+    ],
+)
 def test_refused_hand_overs_change_nothing(bank, to, reason, code):
     before = AuditEntry.objects.count()
     with pytest.raises(ValidationFailed) as err, transaction.atomic():
@@ -50,8 +57,9 @@ def test_org_changes_are_audited(bank):
     actions = set(AuditEntry.objects.values_list("action", flat=True))
     assert {"org.unit.create", "org.grid.create", "org.village.create", "org.staff.create"} <= actions
     with transaction.atomic():
-        services.change_role(bank.users["admin"], bank.users["am2"].staff, role="credit_officer",
-                             org_unit=bank.branch, reason="转岗")
+        services.change_role(
+            bank.users["admin"], bank.users["am2"].staff, role="credit_officer", org_unit=bank.branch, reason="转岗"
+        )
     entry = AuditEntry.objects.get(action="org.staff.role")
     assert entry.before == {"role": "account_manager", "org_unit": "O1"}
     assert entry.after == {"role": "credit_officer", "org_unit": "B01"}

@@ -68,15 +68,31 @@ def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
     return {f: getattr(obj, f) for f in fields}
 
 
-def record_many(actor: Any, action: str, object_type: str, rows: list[tuple[Any, str, dict[str, Any]]],
-                *, reason: str = "", scope_path: str = "", batch_size: int = 2000) -> int:
+def record_many(
+    actor: Any,
+    action: str,
+    object_type: str,
+    rows: list[tuple[Any, str, dict[str, Any]]],
+    *,
+    reason: str = "",
+    scope_path: str = "",
+    batch_size: int = 2000,
+) -> int:
     """Bulk form of record() for batch work (imports): rows are (object_id, object_repr, after)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record_many() must run inside the transaction of the change it records")
     user = actor if getattr(actor, "is_authenticated", False) else None
     entries = [
-        AuditEntry(actor=user, action=action, object_type=object_type, object_id=str(oid), object_repr=rep[:200],
-                   reason=reason[:500], after=mask_mapping(_jsonable(after)), scope_path=scope_path)
+        AuditEntry(
+            actor=user,
+            action=action,
+            object_type=object_type,
+            object_id=str(oid),
+            object_repr=rep[:200],
+            reason=reason[:500],
+            after=mask_mapping(_jsonable(after)),
+            scope_path=scope_path,
+        )
         for oid, rep, after in rows
     ]
     AuditEntry.objects.bulk_create(entries, batch_size=batch_size)

@@ -50,7 +50,9 @@ def parse_resident_id(value: str, *, today: dt.date) -> ResidentId:
     try:
         birth = ric.get_birth_date(number)
     except StdnumError:
-        raise _fail("id_birth_date", "身份证号中的出生日期不存在", "The birth date in the ID number does not exist") from None
+        raise _fail(
+            "id_birth_date", "身份证号中的出生日期不存在", "The birth date in the ID number does not exist"
+        ) from None
     if birth > today:
         raise _fail("id_future_birth", "身份证号中的出生日期在未来", "The birth date in the ID number is in the future")
     if birth.year < 1900:
@@ -87,13 +89,17 @@ def validate_uscc(value: str) -> str:
     number = uscc.compact(str(value or "")).upper()
     if not _USCC_FORMAT.match(number):
         raise ValidationFailed(
-            "统一社会信用代码格式不正确", "The unified social credit code has an invalid format",
-            code="uscc_format", field="uscc",
+            "统一社会信用代码格式不正确",
+            "The unified social credit code has an invalid format",
+            code="uscc_format",
+            field="uscc",
         )
     if number[-1] != uscc.calc_check_digit(number):
         raise ValidationFailed(
-            "统一社会信用代码校验位错误", "The unified social credit code's check digit is wrong",
-            code="uscc_checksum", field="uscc",
+            "统一社会信用代码校验位错误",
+            "The unified social credit code's check digit is wrong",
+            code="uscc_checksum",
+            field="uscc",
         )
     return number
 
@@ -109,5 +115,7 @@ def normalize_mobile(value: str) -> str:
     elif v.startswith("86") and len(v) == 13:
         v = v[2:]
     if not _PHONE.match(v):
-        raise ValidationFailed("手机号应为11位大陆手机号", "Not an 11-digit mainland mobile number", code="phone_format", field="phone")
+        raise ValidationFailed(
+            "手机号应为11位大陆手机号", "Not an 11-digit mainland mobile number", code="phone_format", field="phone"
+        )
     return v

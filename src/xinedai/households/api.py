@@ -3,7 +3,6 @@
 No `from __future__ import annotations` here: django-ninja reads the annotations at import time.
 """
 
-
 import datetime as dt
 
 from django.db.models import Q
@@ -93,10 +92,15 @@ class HouseholdDetailOut(HouseholdOut):
     @staticmethod
     def resolve_members(obj: Household) -> list[dict]:
         return [
-            {"id": m.pk, "name": mask_name(m.name), "id_number": mask_id_number(m.id_number) or None,
-             "phone": mask_phone(m.phone) or None, "relation": m.relation,
-             "birth_year": m.birth_date.year if m.birth_date else None,
-             "three_elements_complete": m.three_elements_complete}
+            {
+                "id": m.pk,
+                "name": mask_name(m.name),
+                "id_number": mask_id_number(m.id_number) or None,
+                "phone": mask_phone(m.phone) or None,
+                "relation": m.relation,
+                "birth_year": m.birth_date.year if m.birth_date else None,
+                "three_elements_complete": m.three_elements_complete,
+            }
             for m in obj.members.all()
         ]
 

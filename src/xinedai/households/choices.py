@@ -54,8 +54,14 @@ class ImportStatus(models.TextChoices):
     CRASHED = "crashed", _("Stopped by an error")
 
 
-IMPORT_BADGE = {"queued": "gray", "running": "blue", "failed": "red", "done": "green", "checked": "teal",
-                "crashed": "red"}
+IMPORT_BADGE = {
+    "queued": "gray",
+    "running": "blue",
+    "failed": "red",
+    "done": "green",
+    "checked": "teal",
+    "crashed": "red",
+}
 
 FILE_GROUP_LABELS = {
     "assets": _("Assets"),

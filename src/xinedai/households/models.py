@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -26,12 +28,18 @@ class Household(models.Model):
     head_name = models.CharField(_("head of household"), max_length=50, db_index=True)
     three_elements_complete = models.BooleanField(_("three elements complete"), default=False, db_index=True)
     current_file = models.OneToOneField(
-        "FileVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("current file")
+        "FileVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("current file"),
     )
     file_updated_at = models.DateTimeField(_("file updated"), null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["code"]
@@ -73,7 +81,9 @@ class Member(models.Model):
         verbose_name = _("member")
         verbose_name_plural = _("members")
         constraints = [
-            models.UniqueConstraint(fields=["household"], condition=models.Q(relation="head"), name="one_head_per_household")
+            models.UniqueConstraint(
+                fields=["household"], condition=models.Q(relation="head"), name="one_head_per_household"
+            )
         ]
 
     def __str__(self) -> str:
@@ -87,7 +97,7 @@ class Member(models.Model):
         return rules.three_elements_complete(self.name, self.id_number, self.phone)
 
 
-def _money(label: str) -> models.BigIntegerField:
+def _money(label: Any) -> models.BigIntegerField:
     return models.BigIntegerField(label, default=0)
 
 
@@ -97,8 +107,9 @@ class FileVersion(models.Model):
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="file_versions")
     version = models.PositiveIntegerField()
     created_at = models.DateTimeField(db_index=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     reason = models.CharField(_("reason for change"), max_length=300)
     source = models.CharField(max_length=16, default="form")  # form | import | seed | api
 
@@ -206,6 +217,9 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.status})"
 
     @property
     def percent(self) -> int:

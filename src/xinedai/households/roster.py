@@ -75,12 +75,21 @@ TOTAL_COLUMNS = {
     "expenses": "annual_expenses_yuan",
 }
 SEGMENT_WORDS = {
-    "大棚种植": "greenhouse", "大棚": "greenhouse", "greenhouse": "greenhouse",
-    "养殖大户": "breeder", "养殖": "breeder", "breeder": "breeder",
-    "个体工商户": "business", "个体": "business", "business": "business",
-    "小微企业主": "smb_owner", "smb_owner": "smb_owner",
-    "工薪": "salaried", "salaried": "salaried",
-    "其他": "other", "other": "other",
+    "大棚种植": "greenhouse",
+    "大棚": "greenhouse",
+    "greenhouse": "greenhouse",
+    "养殖大户": "breeder",
+    "养殖": "breeder",
+    "breeder": "breeder",
+    "个体工商户": "business",
+    "个体": "business",
+    "business": "business",
+    "小微企业主": "smb_owner",
+    "smb_owner": "smb_owner",
+    "工薪": "salaried",
+    "salaried": "salaried",
+    "其他": "other",
+    "other": "other",
 }
 MAX_ROWS = 1_000_000
 
@@ -120,6 +129,7 @@ class CleanRow:
     address: str
     segments: list[str]
     values: dict[str, int]
+    village: Any = None
 
 
 @dataclass
@@ -139,9 +149,11 @@ class RosterRejected(BusinessError):
     status = 422
 
     def __init__(self, report: ImportReport) -> None:
-        super().__init__(f"花名册有{len(report.errors)}处错误,未导入任何一行",
-                         f"The roster has {len(report.errors)} problems; nothing was imported",
-                         errors=[e.as_dict() for e in report.errors[:1000]])
+        super().__init__(
+            f"花名册有{len(report.errors)}处错误,未导入任何一行",
+            f"The roster has {len(report.errors)} problems; nothing was imported",
+            errors=[e.as_dict() for e in report.errors[:1000]],
+        )
         self.report = report
 
 
@@ -154,8 +166,9 @@ def read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
         try:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a broken file
-            raise BusinessError("无法读取该Excel文件", "The Excel file cannot be read", code="roster_unreadable",
-                                detail=str(exc)[:200]) from exc
+            raise BusinessError(
+                "无法读取该Excel文件", "The Excel file cannot be read", code="roster_unreadable", detail=str(exc)[:200]
+            ) from exc
         ws = wb.worksheets[0]
         it = ws.iter_rows(values_only=True)
         header = [str(c) if c is not None else "" for c in next(it, ())]
@@ -175,14 +188,14 @@ def read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
             except UnicodeDecodeError:
                 continue
         else:
-            raise BusinessError("CSV文件编码无法识别(请用UTF-8或GBK)", "Unknown CSV encoding (use UTF-8 or GBK)",
-                                code="roster_encoding")
+            raise BusinessError(
+                "CSV文件编码无法识别(请用UTF-8或GBK)", "Unknown CSV encoding (use UTF-8 or GBK)", code="roster_encoding"
+            )
         reader = csv.reader(io.StringIO(text))
         header = next(reader, [])
 
         def gen_csv() -> Iterator[tuple[int, list[Any]]]:
-            for n, cells in enumerate(reader, start=2):
-                yield n, cells
+            yield from enumerate(reader, start=2)
 
         return header, gen_csv()
     raise BusinessError("只支持 .xlsx 或 .csv 文件", "Only .xlsx or .csv files are accepted", code="roster_type")
@@ -234,7 +247,9 @@ def _count(value: Any) -> int:
     return int(t)
 
 
-def clean_row(n: int, cells: list[Any], mapping: dict[str, int], today: dt.date) -> tuple[CleanRow | None, list[RowError]]:
+def clean_row(
+    n: int, cells: list[Any], mapping: dict[str, int], today: dt.date
+) -> tuple[CleanRow | None, list[RowError]]:
     def get(col: str) -> Any:
         idx = mapping.get(col)
         return cells[idx] if idx is not None and idx < len(cells) else None
@@ -321,8 +336,9 @@ def clean_row(n: int, cells: list[Any], mapping: dict[str, int], today: dt.date)
     return CleanRow(n, village_code, person, size, _text(get("address"))[:200], segments, values), []
 
 
-def validate(path: Path, user: Any, *, today: dt.date, progress: Progress | None = None,
-             max_errors: int = 5000) -> tuple[list[CleanRow], ImportReport]:
+def validate(
+    path: Path, user: Any, *, today: dt.date, progress: Progress | None = None, max_errors: int = 5000
+) -> tuple[list[CleanRow], ImportReport]:
     """Read and check every row: format, then villages in the user's scope, then duplicate ID numbers."""
     report = ImportReport()
     header, rows = read_rows(path)
@@ -359,21 +375,29 @@ def validate(path: Path, user: Any, *, today: dt.date, progress: Progress | None
     villages = {v.code: v for v in villages_for(user).filter(code__in=codes)} if codes else {}
     for r in cleaned:
         if r.village_code not in villages:
-            report.errors.append(RowError(r.row, "village_code",
-                                          f"村编码不存在或不在您的管辖范围内 unknown or out-of-scope village: {r.village_code}"))
+            report.errors.append(
+                RowError(
+                    r.row,
+                    "village_code",
+                    f"村编码不存在或不在您的管辖范围内 unknown or out-of-scope village: {r.village_code}",
+                )
+            )
     ids = list(seen_ids)
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
         for taken in Member.objects.filter(id_number__in=chunk).values_list("id_number", flat=True):
-            report.errors.append(RowError(seen_ids[taken], "id_number", "该身份证号已在本行建档 already on file at the bank"))
+            report.errors.append(
+                RowError(seen_ids[str(taken)], "id_number", "该身份证号已在本行建档 already on file at the bank")
+            )
     report.errors.sort(key=lambda e: (e.row, e.column))
     for r in cleaned:
-        r.village = villages.get(r.village_code)  # type: ignore[attr-defined]
+        r.village = villages.get(r.village_code)
     return cleaned, report
 
 
-def write(rows: list[CleanRow], user: Any, *, source_name: str, progress: Progress | None = None,
-          batch_size: int = 2000) -> int:
+def write(
+    rows: list[CleanRow], user: Any, *, source_name: str, progress: Progress | None = None, batch_size: int = 2000
+) -> int:
     """Insert validated rows in the caller's transaction: households, heads, file version 1, audit."""
     at = now()
     actor = user if getattr(user, "is_authenticated", False) else None
@@ -383,24 +407,48 @@ def write(rows: list[CleanRow], user: Any, *, source_name: str, progress: Progre
     for start in range(0, total, batch_size):
         chunk = rows[start : start + batch_size]
         households = [
-            Household(code=f"H{base + start + i + 1:09d}", village=r.village, address=r.address,  # type: ignore[attr-defined]
-                      size=r.size, segments=Household.pack_segments(r.segments), head_name=r.person.name,
-                      three_elements_complete=rules.three_elements_complete(r.person.name, r.person.id_number,
-                                                                           r.person.phone),
-                      file_updated_at=at, created_by=actor)
+            Household(
+                code=f"H{base + start + i + 1:09d}",
+                village=r.village,
+                address=r.address,
+                size=r.size,
+                segments=Household.pack_segments(r.segments),
+                head_name=r.person.name,
+                three_elements_complete=rules.three_elements_complete(
+                    r.person.name, r.person.id_number, r.person.phone
+                ),
+                file_updated_at=at,
+                created_by=actor,
+            )
             for i, r in enumerate(chunk)
         ]
         Household.objects.bulk_create(households, batch_size=batch_size)
         Member.objects.bulk_create(
-            [Member(household=h, name=r.person.name, id_number=r.person.id_number, phone=r.person.phone,
-                    relation=Relation.HEAD, birth_date=r.person.birth_date, is_male=r.person.is_male)
-             for h, r in zip(households, chunk, strict=True)],
+            [
+                Member(
+                    household=h,
+                    name=r.person.name,
+                    id_number=r.person.id_number,
+                    phone=r.person.phone,
+                    relation=Relation.HEAD,
+                    birth_date=r.person.birth_date,
+                    is_male=r.person.is_male,
+                )
+                for h, r in zip(households, chunk, strict=True)
+            ],
             batch_size=batch_size,
         )
         versions = []
         for h, r in zip(households, chunk, strict=True):
-            v = FileVersion(household=h, version=1, created_at=at, created_by=actor, source="import",
-                            reason=f"花名册导入 roster import: {source_name}"[:300], **r.values)
+            v = FileVersion(
+                household=h,
+                version=1,
+                created_at=at,
+                created_by=actor,
+                source="import",
+                reason=f"花名册导入 roster import: {source_name}"[:300],
+                **r.values,
+            )
             v.fill_totals()
             versions.append(v)
         FileVersion.objects.bulk_create(versions, batch_size=batch_size)
@@ -409,12 +457,25 @@ def write(rows: list[CleanRow], user: Any, *, source_name: str, progress: Progre
             current_file=Subquery(FileVersion.objects.filter(household=OuterRef("pk"), version=1).values("pk")[:1])
         )
         audit.record_many(
-            user, "households.household.import", "households.household",
-            [(h.pk, f"{h.code} {mask_name(h.head_name)}",
-              {"village": r.village_code, "head_name": r.person.name, "id_number": r.person.id_number,
-               "phone": r.person.phone, "size": r.size, "total_assets_fen": v.total_assets_fen,
-               "annual_income_fen": v.annual_income_fen})
-             for h, r, v in zip(households, chunk, versions, strict=True)],
+            user,
+            "households.household.import",
+            "households.household",
+            [
+                (
+                    h.pk,
+                    f"{h.code} {mask_name(h.head_name)}",
+                    {
+                        "village": r.village_code,
+                        "head_name": r.person.name,
+                        "id_number": r.person.id_number,
+                        "phone": r.person.phone,
+                        "size": r.size,
+                        "total_assets_fen": v.total_assets_fen,
+                        "annual_income_fen": v.annual_income_fen,
+                    },
+                )
+                for h, r, v in zip(households, chunk, versions, strict=True)
+            ],
             reason=f"花名册导入 roster import: {source_name}",
         )
         done += len(chunk)
@@ -423,8 +484,9 @@ def write(rows: list[CleanRow], user: Any, *, source_name: str, progress: Progre
     return done
 
 
-def import_roster(path: Path, user: Any, *, today: dt.date, dry_run: bool = False,
-                  progress: Progress | None = None) -> ImportReport:
+def import_roster(
+    path: Path, user: Any, *, today: dt.date, dry_run: bool = False, progress: Progress | None = None
+) -> ImportReport:
     """Validate, then import all rows or none. Raises RosterRejected with the report on any bad row."""
     rows, report = validate(path, user, today=today, progress=progress)
     report.dry_run = dry_run
@@ -448,10 +510,20 @@ def write_template(path: Path | IO[bytes]) -> None:
         cell.font = Font(bold=True, color="FFFFFF" if req else "000000")
         cell.fill = PatternFill("solid", fgColor="B91C1C" if req else "E5E7EB")
     example = {
-        "village_code": "VILLAGE-CODE", "head_name": "张三", "id_number": "(18位身份证号,文本格式)",
-        "phone": "13800000000", "members": 4, "annual_income_yuan": "120000", "annual_expenses_yuan": "60000",
-        "assets_yuan": "800000", "liabilities_yuan": "50000", "address": "某某村12号", "segments": "大棚种植",
-        "asset_house_yuan": "500000", "asset_greenhouse_yuan": "200000", "income_planting_yuan": "100000",
+        "village_code": "VILLAGE-CODE",
+        "head_name": "张三",
+        "id_number": "(18位身份证号,文本格式)",
+        "phone": "13800000000",
+        "members": 4,
+        "annual_income_yuan": "120000",
+        "annual_expenses_yuan": "60000",
+        "assets_yuan": "800000",
+        "liabilities_yuan": "50000",
+        "address": "某某村12号",
+        "segments": "大棚种植",
+        "asset_house_yuan": "500000",
+        "asset_greenhouse_yuan": "200000",
+        "income_planting_yuan": "100000",
     }
     ws.append([example.get(code, "") for code, _, _ in COLUMNS])
     for col in ws.columns:
@@ -468,5 +540,6 @@ def write_template(path: Path | IO[bytes]) -> None:
             hint = "大棚种植、养殖大户、个体工商户、小微企业主、工薪、其他"
         notes.append([zh, code, "是 yes" if req else "否 no", hint])
     notes.append([])
-    notes.append(["删除示例行后填写;任何一行有错误则整个文件不导入。Delete the example row; any bad row means nothing is imported."])
+    notes.append(["删除示例行后填写;任何一行有错误则整个文件不导入。"])
+    notes.append(["Delete the example row; any bad row means nothing is imported."])
     wb.save(path)

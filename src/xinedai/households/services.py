@@ -69,9 +69,12 @@ def _id_taken(id_number: str, exclude_member: int | None = None) -> bool:
 
 
 def _duplicate_id() -> ValidationFailed:
-    return ValidationFailed("该身份证号已在本行建档(一人只能属于一户)",
-                            "This ID number is already on file (one person, one household)",
-                            code="id_duplicate", field="id_number")
+    return ValidationFailed(
+        "该身份证号已在本行建档(一人只能属于一户)",
+        "This ID number is already on file (one person, one household)",
+        code="id_duplicate",
+        field="id_number",
+    )
 
 
 def clean_segments(codes: list[str]) -> str:
@@ -85,7 +88,7 @@ def clean_file_values(values: dict[str, Any]) -> dict[str, int]:
     out: dict[str, int] = {}
     for f in rules.FILE_FIELDS:
         v = values.get(f, 0)
-        if isinstance(v, float) or isinstance(v, bool):
+        if isinstance(v, (float, bool)):
             raise ValidationFailed("金额必须是整数分", "Amounts are whole fen", code="amount_type", field=f)
         out[f] = int(v or 0)
     bad = rules.check_amounts(out)
@@ -121,22 +124,42 @@ def create_household(
     if not 1 <= int(size) <= 30:
         raise ValidationFailed("家庭人口应在1至30之间", "Family size must be 1 to 30", code="size_range", field="size")
     household = Household.objects.create(
-        code=_next_code(), village=village, address=address.strip()[:200], size=int(size),
-        segments=clean_segments(segments or []), head_name=person.name,
+        code=_next_code(),
+        village=village,
+        address=address.strip()[:200],
+        size=int(size),
+        segments=clean_segments(segments or []),
+        head_name=person.name,
         three_elements_complete=rules.three_elements_complete(person.name, person.id_number, person.phone),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     try:
         with transaction.atomic():
-            Member.objects.create(household=household, name=person.name, id_number=person.id_number,
-                                  phone=person.phone, relation=Relation.HEAD, birth_date=person.birth_date,
-                                  is_male=person.is_male)
+            Member.objects.create(
+                household=household,
+                name=person.name,
+                id_number=person.id_number,
+                phone=person.phone,
+                relation=Relation.HEAD,
+                birth_date=person.birth_date,
+                is_male=person.is_male,
+            )
     except IntegrityError:
         raise _duplicate_id() from None
-    audit.record(actor, "households.household.create", household,
-                 after={"village": village.code, "head_name": person.name, "id_number": person.id_number,
-                        "phone": person.phone, "size": size, "segments": household.segments},
-                 scope_path=village.grid.outlet.path)
+    audit.record(
+        actor,
+        "households.household.create",
+        household,
+        after={
+            "village": village.code,
+            "head_name": person.name,
+            "id_number": person.id_number,
+            "phone": person.phone,
+            "size": size,
+            "segments": household.segments,
+        },
+        scope_path=village.grid.outlet.path,
+    )
     save_file_version(actor, household, file_values or {}, reason=reason or "建档 / new file")
     return household
 
@@ -144,8 +167,9 @@ def create_household(
 HOUSEHOLD_FIELDS = ["address", "size", "segments", "village_id"]
 
 
-def update_household(actor: Any, household: Household, *, address: str, size: int, segments: list[str],
-                     reason: str) -> Household:
+def update_household(
+    actor: Any, household: Household, *, address: str, size: int, segments: list[str], reason: str
+) -> Household:
     before = audit.snapshot(household, HOUSEHOLD_FIELDS)
     if not 1 <= int(size) <= 30:
         raise ValidationFailed("家庭人口应在1至30之间", "Family size must be 1 to 30", code="size_range", field="size")
@@ -153,9 +177,15 @@ def update_household(actor: Any, household: Household, *, address: str, size: in
     household.size = int(size)
     household.segments = clean_segments(segments)
     household.save(update_fields=["address", "size", "segments"])
-    audit.record(actor, "households.household.update", household, before=before,
-                 after=audit.snapshot(household, HOUSEHOLD_FIELDS), reason=reason,
-                 scope_path=household.village.grid.outlet.path)
+    audit.record(
+        actor,
+        "households.household.update",
+        household,
+        before=before,
+        after=audit.snapshot(household, HOUSEHOLD_FIELDS),
+        reason=reason,
+        scope_path=household.village.grid.outlet.path,
+    )
     return household
 
 
@@ -168,22 +198,35 @@ def _refresh_head(household: Household) -> None:
     household.save(update_fields=["head_name", "three_elements_complete"])
 
 
-def save_member(actor: Any, household: Household, person: PersonInput, *, member: Member | None = None,
-                reason: str = "", today: dt.date | None = None) -> Member:
+def save_member(
+    actor: Any,
+    household: Household,
+    person: PersonInput,
+    *,
+    member: Member | None = None,
+    reason: str = "",
+    today: dt.date | None = None,
+) -> Member:
     """Add a member, or change one. The head cannot be added twice; ID numbers stay unique bank-wide."""
     today = today or business_today()
     clean = clean_person(person, today=today)
     if clean.id_number and _id_taken(clean.id_number, exclude_member=member.pk if member else None):
         raise _duplicate_id()
-    if clean.relation == Relation.HEAD and household.members.filter(relation=Relation.HEAD).exclude(
-        pk=member.pk if member else None
-    ).exists():
+    if (
+        clean.relation == Relation.HEAD
+        and household.members.filter(relation=Relation.HEAD).exclude(pk=member.pk if member else 0).exists()
+    ):
         raise ValidationFailed("每户只能有一位户主", "A household has one head", code="head_exists", field="relation")
     fields = ["name", "id_number", "phone", "relation"]
     before = audit.snapshot(member, fields) if member else None
     if member is None:
         member = Member(household=household)
-    member.name, member.id_number, member.phone, member.relation = clean.name, clean.id_number, clean.phone, clean.relation
+    member.name, member.id_number, member.phone, member.relation = (
+        clean.name,
+        clean.id_number,
+        clean.phone,
+        clean.relation,
+    )
     member.birth_date, member.is_male = clean.birth_date, clean.is_male
     try:
         with transaction.atomic():
@@ -191,9 +234,15 @@ def save_member(actor: Any, household: Household, person: PersonInput, *, member
     except IntegrityError:
         raise _duplicate_id() from None
     _refresh_head(household)
-    audit.record(actor, "households.member.update" if before else "households.member.create", member,
-                 before=before, after=audit.snapshot(member, fields), reason=reason,
-                 scope_path=household.village.grid.outlet.path)
+    audit.record(
+        actor,
+        "households.member.update" if before else "households.member.create",
+        member,
+        before=before,
+        after=audit.snapshot(member, fields),
+        reason=reason,
+        scope_path=household.village.grid.outlet.path,
+    )
     return member
 
 
@@ -203,17 +252,26 @@ def remove_member(actor: Any, household: Household, member: Member, *, reason: s
     if not reason.strip():
         raise ValidationFailed("请填写原因", "Give a reason", code="reason_required", field="reason")
     before = audit.snapshot(member, ["name", "id_number", "phone", "relation"])
-    audit.record(actor, "households.member.delete", member, before=before, reason=reason,
-                 scope_path=household.village.grid.outlet.path)
+    audit.record(
+        actor,
+        "households.member.delete",
+        member,
+        before=before,
+        reason=reason,
+        scope_path=household.village.grid.outlet.path,
+    )
     member.delete()
 
 
-def save_file_version(actor: Any, household: Household, values: dict[str, Any], *, reason: str,
-                      source: str = "form") -> FileVersion:
+def save_file_version(
+    actor: Any, household: Household, values: dict[str, Any], *, reason: str, source: str = "form"
+) -> FileVersion:
     """Save the household's file as a new version (never an update) and make it current."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("请填写本次修改的原因", "Say why the file changes", code="reason_required", field="reason")
+        raise ValidationFailed(
+            "请填写本次修改的原因", "Say why the file changes", code="reason_required", field="reason"
+        )
     clean = clean_file_values(values)
     locked = Household.objects.select_for_update().get(pk=household.pk)
     previous = FileVersion.objects.filter(pk=locked.current_file_id).first() if locked.current_file_id else None
@@ -221,18 +279,30 @@ def save_file_version(actor: Any, household: Household, values: dict[str, Any], 
         raise ValidationFailed("档案内容没有变化", "Nothing in the file changed", code="file_unchanged")
     number = (FileVersion.objects.filter(household=locked).aggregate(m=Max("version"))["m"] or 0) + 1
     at = now()
-    version = FileVersion(household=locked, version=number, created_at=at, reason=reason[:300], source=source,
-                          created_by=actor if getattr(actor, "is_authenticated", False) else None, **clean)
+    version = FileVersion(
+        household=locked,
+        version=number,
+        created_at=at,
+        reason=reason[:300],
+        source=source,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        **clean,
+    )
     version.fill_totals()
     version.save()
     household.current_file = version
     household.file_updated_at = at
     Household.objects.filter(pk=household.pk).update(current_file=version, file_updated_at=at)
     changes = rules.diff(previous.values() if previous else None, version.values())
-    audit.record(actor, "households.file.save", version,
-                 before={c.field: c.before for c in changes} if previous else None,
-                 after={c.field: c.after for c in changes}, reason=reason,
-                 scope_path=household.village.grid.outlet.path)
+    audit.record(
+        actor,
+        "households.file.save",
+        version,
+        before={c.field: c.before for c in changes} if previous else None,
+        after={c.field: c.after for c in changes},
+        reason=reason,
+        scope_path=household.village.grid.outlet.path,
+    )
     return version
 
 
@@ -252,39 +322,79 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
-def attach_document(actor: Any, household: Household, *, kind: str, dated_on: dt.date, name: str,
-                    content: bytes, max_bytes: int, version: FileVersion | None = None,
-                    today: dt.date | None = None) -> Document:
+def attach_document(
+    actor: Any,
+    household: Household,
+    *,
+    kind: str,
+    dated_on: dt.date,
+    name: str,
+    content: bytes,
+    max_bytes: int,
+    version: FileVersion | None = None,
+    today: dt.date | None = None,
+) -> Document:
     today = today or business_today()
     if kind not in DocumentKind.values:
         raise ValidationFailed("请选择文件类型", "Choose a document kind", code="document_kind", field="kind")
     if dated_on > today:
-        raise ValidationFailed("文件日期不能晚于今天", "The document date cannot be in the future",
-                               code="document_date_future", field="dated_on")
+        raise ValidationFailed(
+            "文件日期不能晚于今天",
+            "The document date cannot be in the future",
+            code="document_date_future",
+            field="dated_on",
+        )
     if not content:
         raise ValidationFailed("文件为空", "The file is empty", code="document_empty", field="file")
     if len(content) > max_bytes:
-        raise ValidationFailed(f"文件超过{max_bytes // 1024 // 1024}MB", f"The file exceeds {max_bytes // 1024 // 1024} MB",
-                               code="document_too_large", field="file")
+        raise ValidationFailed(
+            f"文件超过{max_bytes // 1024 // 1024}MB",
+            f"The file exceeds {max_bytes // 1024 // 1024} MB",
+            code="document_too_large",
+            field="file",
+        )
     sniffed = sniff(content[:16])
     if sniffed is None:
-        raise ValidationFailed("只接受照片(JPG/PNG/WebP)或PDF", "Only photos (JPG/PNG/WebP) or PDF are accepted",
-                               code="document_type", field="file")
+        raise ValidationFailed(
+            "只接受照片(JPG/PNG/WebP)或PDF",
+            "Only photos (JPG/PNG/WebP) or PDF are accepted",
+            code="document_type",
+            field="file",
+        )
     version = version or household.current_file
     if version is None or version.household_id != household.pk:
         raise ValidationFailed("请先建立档案", "Create the file first", code="file_missing", field="file")
     content_type, ext = sniffed
     digest = hashlib.sha256(content).hexdigest()
-    doc = Document(household=household, file_version=version, kind=kind, dated_on=dated_on,
-                   original_name=name[-200:], content_type=content_type, size_bytes=len(content), sha256=digest,
-                   extension=ext, uploaded_by=actor if getattr(actor, "is_authenticated", False) else None)
+    doc = Document(
+        household=household,
+        file_version=version,
+        kind=kind,
+        dated_on=dated_on,
+        original_name=name[-200:],
+        content_type=content_type,
+        size_bytes=len(content),
+        sha256=digest,
+        extension=ext,
+        uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
     # Content-addressed path: a file left behind by a rolled-back transaction is harmless and reused.
     doc.file.save(f"{digest}{ext}", ContentFile(content), save=False)
     doc.save()
-    audit.record(actor, "households.document.attach", doc,
-                 after={"household": household.code, "version": version.version, "kind": kind,
-                        "dated_on": dated_on, "sha256": digest, "size_bytes": len(content)},
-                 scope_path=household.village.grid.outlet.path)
+    audit.record(
+        actor,
+        "households.document.attach",
+        doc,
+        after={
+            "household": household.code,
+            "version": version.version,
+            "kind": kind,
+            "dated_on": dated_on,
+            "sha256": digest,
+            "size_bytes": len(content),
+        },
+        scope_path=household.village.grid.outlet.path,
+    )
     return doc
 
 
@@ -295,7 +405,12 @@ def reveal(actor: Any, member: Member, field: str) -> str:
     """Return a full personal value; the caller has checked the permission. Each view is audited."""
     if field not in REVEALABLE:
         raise ValidationFailed("不支持的字段", "Unknown field", code="reveal_field", field="field")
-    audit.record(actor, "pii.reveal", member, object_type="households.member",
-                 after={"field": field, "household": member.household.code},
-                 scope_path=member.household.village.grid.outlet.path)
+    audit.record(
+        actor,
+        "pii.reveal",
+        member,
+        object_type="households.member",
+        after={"field": field, "household": member.household.code},
+        scope_path=member.household.village.grid.outlet.path,
+    )
     return getattr(member, field) or ""

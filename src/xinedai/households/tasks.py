@@ -41,27 +41,42 @@ def run_import_job(job_id: int) -> None:
     user = get_user_model().objects.get(pk=job.created_by_id)
     try:
         with transaction.atomic():
-            report = import_roster(Path(job.stored_path), user, today=business_today(), dry_run=job.dry_run,
-                                   progress=_progress(job_id))
+            report = import_roster(
+                Path(job.stored_path), user, today=business_today(), dry_run=job.dry_run, progress=_progress(job_id)
+            )
     except RosterRejected as exc:
         ImportJob.objects.filter(pk=job_id).update(
-            status=ImportStatus.FAILED, error_count=len(exc.report.errors), total_rows=exc.report.total_rows,
-            errors=[e.as_dict() for e in exc.report.errors[:1000]], finished_at=now())
+            status=ImportStatus.FAILED,
+            error_count=len(exc.report.errors),
+            total_rows=exc.report.total_rows,
+            errors=[e.as_dict() for e in exc.report.errors[:1000]],
+            finished_at=now(),
+        )
         return
     except BusinessError as exc:
         ImportJob.objects.filter(pk=job_id).update(
-            status=ImportStatus.FAILED, error_count=1, errors=[{"row": 0, "column": "", "reason": exc.message}],
-            finished_at=now())
+            status=ImportStatus.FAILED,
+            error_count=1,
+            errors=[{"row": 0, "column": "", "reason": exc.message}],
+            finished_at=now(),
+        )
         return
     except Exception:
         log.exception("import job %s crashed", job_id)
         ImportJob.objects.filter(pk=job_id).update(
-            status=ImportStatus.CRASHED, error_count=1, finished_at=now(),
-            errors=[{"row": 0, "column": "", "reason": "系统错误,未导入任何一行 internal error; nothing was imported"}])
+            status=ImportStatus.CRASHED,
+            error_count=1,
+            finished_at=now(),
+            errors=[{"row": 0, "column": "", "reason": "系统错误,未导入任何一行 internal error; nothing was imported"}],
+        )
         raise
     ImportJob.objects.filter(pk=job_id).update(
-        status=ImportStatus.CHECKED if job.dry_run else ImportStatus.DONE, imported_rows=report.imported,
-        total_rows=report.total_rows, processed_rows=report.total_rows, finished_at=now())
+        status=ImportStatus.CHECKED if job.dry_run else ImportStatus.DONE,
+        imported_rows=report.imported,
+        total_rows=report.total_rows,
+        processed_rows=report.total_rows,
+        finished_at=now(),
+    )
 
 
 @task()

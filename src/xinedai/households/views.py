@@ -5,15 +5,17 @@ from __future__ import annotations
 import io
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -21,6 +23,7 @@ from django.views.decorators.http import require_POST
 from xinedai.core import audit, progress
 from xinedai.core.dates import business_today
 from xinedai.core.errors import BusinessError
+from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_id_number, mask_name, mask_phone
 from xinedai.org.access import grids_for, villages_for
 from xinedai.org.queries import fresh_since
@@ -28,7 +31,7 @@ from xinedai.org.queries import fresh_since
 from . import access, rules, services
 from .choices import FILE_FIELD_LABELS, FILE_GROUP_LABELS, SEGMENT_BADGE, Segment
 from .forms import DocumentForm, FileForm, HouseholdEditForm, HouseholdForm, ImportForm, MemberForm
-from .models import FileVersion, ImportJob, Member
+from .models import FileVersion, ImportJob
 from .roster import write_template
 from .tasks import import_households_task, progress_key, run_import_job
 
@@ -43,7 +46,7 @@ def _segment_badges(codes: list[str]) -> list[tuple[str, str]]:
 
 
 @login_required
-def household_list(request: HttpRequest) -> HttpResponse:
+def household_list(request: HtmxHttpRequest) -> HttpResponse:
     qs = access.households_for(request.user).select_related("village__grid", "current_file")
     f = request.GET
     q = f.get("q", "").strip()
@@ -63,41 +66,68 @@ def household_list(request: HttpRequest) -> HttpResponse:
     rows = [{"h": h, "head": mask_name(h.head_name), "segments": _segment_badges(h.segment_list)} for h in page]
     params = f.copy()
     params.pop("page", None)
-    ctx = {"page": page, "rows": rows, "q": q, "filters": f, "querystring": params.urlencode(),
-           "grids": grids_for(request.user).order_by("code"), "segments": Segment.choices,
-           "can_add": access.can_edit(request.user)}
+    ctx = {
+        "page": page,
+        "rows": rows,
+        "q": q,
+        "filters": f,
+        "querystring": params.urlencode(),
+        "grids": grids_for(request.user).order_by("code"),
+        "segments": Segment.choices,
+        "can_add": access.can_edit(request.user),
+    }
     template = "households/_table.html" if request.htmx and request.htmx.target == "results" else "households/list.html"
     return render(request, template, ctx)
 
 
 def _members_view(user: Any, household: Any) -> list[dict]:
     can_reveal = access.can_reveal(user)
-    return [{"m": m, "name": mask_name(m.name), "id_number": mask_id_number(m.id_number), "phone": mask_phone(m.phone),
-             "can_reveal": can_reveal} for m in household.members.all()]
+    return [
+        {
+            "m": m,
+            "name": mask_name(m.name),
+            "id_number": mask_id_number(m.id_number),
+            "phone": mask_phone(m.phone),
+            "can_reveal": can_reveal,
+        }
+        for m in household.members.all()
+    ]
 
 
 def _file_rows(version: FileVersion | None) -> list[tuple[str, list[tuple[str, int, bool]]]]:
     if version is None:
         return []
     values = version.values()
-    return [(str(FILE_GROUP_LABELS[g]), [(str(FILE_FIELD_LABELS[f]), values[f], f.endswith("_fen")) for f in fields])
-            for g, fields in rules.GROUPS.items()]
+    return [
+        (str(FILE_GROUP_LABELS[g]), [(str(FILE_FIELD_LABELS[f]), values[f], f.endswith("_fen")) for f in fields])
+        for g, fields in rules.GROUPS.items()
+    ]
 
 
 @login_required
-def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def household_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     h = access.get_household(request.user, pk)
     versions = list(h.file_versions.select_related("created_by__staff").order_by("-version"))
-    return render(request, "households/detail.html", {
-        "h": h, "head": mask_name(h.head_name), "members": _members_view(request.user, h),
-        "segments": _segment_badges(h.segment_list), "file": h.current_file, "file_rows": _file_rows(h.current_file),
-        "versions": versions, "documents": h.documents.select_related("file_version").all(),
-        "doc_form": DocumentForm(initial={"dated_on": business_today()}), "can_edit": access.can_edit(request.user),
-    })
+    return render(
+        request,
+        "households/detail.html",
+        {
+            "h": h,
+            "head": mask_name(h.head_name),
+            "members": _members_view(request.user, h),
+            "segments": _segment_badges(h.segment_list),
+            "file": h.current_file,
+            "file_rows": _file_rows(h.current_file),
+            "versions": versions,
+            "documents": h.documents.select_related("file_version").all(),
+            "doc_form": DocumentForm(initial={"dated_on": business_today()}),
+            "can_edit": access.can_edit(request.user),
+        },
+    )
 
 
 @login_required
-def household_create(request: HttpRequest) -> HttpResponse:
+def household_create(request: HtmxHttpRequest) -> HttpResponse:
     if not request.user.has_perm("households.add_household"):
         raise access.PermissionDenied("您没有建档权限", "You may not create households", code="forbidden_create")
     villages = villages_for(request.user).order_by("code")
@@ -106,15 +136,24 @@ def household_create(request: HttpRequest) -> HttpResponse:
     file_form.fields["reason"].required = False
     if request.method == "POST" and form.is_valid() and file_form.is_valid():
         village = villages.filter(pk=form.cleaned_data["village"]).first()
+        if village is None:
+            raise access.NotFound(
+                "村不存在或不在您的管辖范围内", "No such village in your scope", code="village_not_found"
+            )
         try:
             with transaction.atomic():
                 h = services.create_household(
-                    request.user, village=village,
-                    head=services.PersonInput(form.cleaned_data["head_name"], form.cleaned_data["id_number"],
-                                              form.cleaned_data["phone"]),
-                    size=form.cleaned_data["size"], address=form.cleaned_data["address"],
-                    segments=form.cleaned_data["segments"], file_values=file_form.values_fen(),
-                    reason=file_form.cleaned_data.get("reason") or "新建档案 new file")
+                    request.user,
+                    village=village,
+                    head=services.PersonInput(
+                        form.cleaned_data["head_name"], form.cleaned_data["id_number"], form.cleaned_data["phone"]
+                    ),
+                    size=form.cleaned_data["size"],
+                    address=form.cleaned_data["address"],
+                    segments=form.cleaned_data["segments"],
+                    file_values=file_form.values_fen(),
+                    reason=file_form.cleaned_data.get("reason") or "新建档案 new file",
+                )
         except BusinessError as exc:
             if exc.field in file_form.fields:
                 _form_error(file_form, exc)
@@ -127,17 +166,23 @@ def household_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def household_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     h = access.get_household(request.user, pk)
     access.require_edit(request.user, h)
-    form = HouseholdEditForm(request.POST or None, initial={"size": h.size, "address": h.address,
-                                                             "segments": h.segment_list})
+    form = HouseholdEditForm(
+        request.POST or None, initial={"size": h.size, "address": h.address, "segments": h.segment_list}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
-                services.update_household(request.user, h, address=form.cleaned_data["address"],
-                                          size=form.cleaned_data["size"], segments=form.cleaned_data["segments"],
-                                          reason=form.cleaned_data["reason"])
+                services.update_household(
+                    request.user,
+                    h,
+                    address=form.cleaned_data["address"],
+                    size=form.cleaned_data["size"],
+                    segments=form.cleaned_data["segments"],
+                    reason=form.cleaned_data["reason"],
+                )
         except BusinessError as exc:
             _form_error(form, exc)
         else:
@@ -147,7 +192,7 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def file_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def file_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     h = access.get_household(request.user, pk)
     access.require_edit(request.user, h)
     initial = FileForm.initial_from(h.current_file.values() if h.current_file else {})
@@ -162,12 +207,13 @@ def file_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("File saved as version %(n)s.") % {"n": v.version})
             return redirect("household-detail", pk=h.pk)
     groups = [(str(FILE_GROUP_LABELS[g]), fields) for g, fields in form.groups()]
-    return render(request, "households/file_edit.html", {"h": h, "head": mask_name(h.head_name), "form": form,
-                                                          "groups": groups})
+    return render(
+        request, "households/file_edit.html", {"h": h, "head": mask_name(h.head_name), "form": form, "groups": groups}
+    )
 
 
 @login_required
-def file_diff(request: HttpRequest, pk: int) -> HttpResponse:
+def file_diff(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     h = access.get_household(request.user, pk)
     versions = {v.version: v for v in h.file_versions.all()}
     try:
@@ -179,16 +225,23 @@ def file_diff(request: HttpRequest, pk: int) -> HttpResponse:
     before = versions.get(a)
     if after is None:
         raise access.NotFound("版本不存在", "No such version", code="version_not_found")
-    changes = [{"label": FILE_FIELD_LABELS.get(c.field, c.field), "before": c.before, "after": c.after,
-                "delta": c.delta, "pct": None if c.ratio is None else round(c.ratio * 100),
-                "is_money": c.field.endswith("_fen")}
-               for c in rules.diff(before.values() if before else None, after.values())]
+    changes = [
+        {
+            "label": FILE_FIELD_LABELS.get(c.field, c.field),
+            "before": c.before,
+            "after": c.after,
+            "delta": c.delta,
+            "pct": None if c.ratio is None else round(c.ratio * 100),
+            "is_money": c.field.endswith("_fen"),
+        }
+        for c in rules.diff(before.values() if before else None, after.values())
+    ]
     template = "households/_diff.html" if request.htmx else "households/diff.html"
     return render(request, template, {"h": h, "a": before, "b": after, "changes": changes})
 
 
 @login_required
-def member_edit(request: HttpRequest, pk: int, member_id: int | None = None) -> HttpResponse:
+def member_edit(request: HtmxHttpRequest, pk: int, member_id: int | None = None) -> HttpResponse:
     h = access.get_household(request.user, pk)
     access.require_edit(request.user, h)
     member = h.members.filter(pk=member_id).first() if member_id else None
@@ -207,27 +260,40 @@ def member_edit(request: HttpRequest, pk: int, member_id: int | None = None) -> 
         phone = cd["phone"] or (member.phone if member else None)
         try:
             with transaction.atomic():
-                services.save_member(request.user, h, services.PersonInput(name, id_number, phone, cd["relation"]),
-                                     member=member, reason=cd["reason"])
+                services.save_member(
+                    request.user,
+                    h,
+                    services.PersonInput(name, id_number, phone, cd["relation"]),
+                    member=member,
+                    reason=cd["reason"],
+                )
         except BusinessError as exc:
             _form_error(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("household-detail", pk=h.pk)
-    return render(request, "households/member_edit.html", {
-        "h": h, "form": form, "member": member,
-        "masked_name": mask_name(member.name) if member else "",
-        "masked_id": mask_id_number(member.id_number) if member else "",
-        "masked_phone": mask_phone(member.phone) if member else ""})
+    return render(
+        request,
+        "households/member_edit.html",
+        {
+            "h": h,
+            "form": form,
+            "member": member,
+            "masked_name": mask_name(member.name) if member else "",
+            "masked_id": mask_id_number(member.id_number) if member else "",
+            "masked_phone": mask_phone(member.phone) if member else "",
+        },
+    )
 
 
 @login_required
 @require_POST
-def reveal(request: HttpRequest, pk: int, member_id: int, field: str) -> HttpResponse:
+def reveal(request: HtmxHttpRequest, pk: int, member_id: int, field: str) -> HttpResponse:
     h = access.get_household(request.user, pk)
     if not access.can_reveal(request.user):
-        raise access.PermissionDenied("您没有查看完整信息的权限", "You may not see full personal values",
-                                      code="forbidden_reveal")
+        raise access.PermissionDenied(
+            "您没有查看完整信息的权限", "You may not see full personal values", code="forbidden_reveal"
+        )
     member = h.members.filter(pk=member_id).first()
     if member is None:
         raise access.NotFound("成员不存在", "No such member", code="member_not_found")
@@ -243,7 +309,7 @@ def _escape(value: str) -> str:
 
 @login_required
 @require_POST
-def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def document_upload(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     h = access.get_household(request.user, pk)
     access.require_edit(request.user, h)
     form = DocumentForm(request.POST, request.FILES)
@@ -251,17 +317,21 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             with transaction.atomic():
-                services.attach_document(request.user, h, kind=form.cleaned_data["kind"],
-                                         dated_on=form.cleaned_data["dated_on"], name=upload.name,
-                                         content=upload.read(settings.XINEDAI_DOCUMENT_MAX_BYTES + 1),
-                                         max_bytes=settings.XINEDAI_DOCUMENT_MAX_BYTES)
+                services.attach_document(
+                    request.user,
+                    h,
+                    kind=form.cleaned_data["kind"],
+                    dated_on=form.cleaned_data["dated_on"],
+                    name=upload.name,
+                    content=upload.read(settings.XINEDAI_DOCUMENT_MAX_BYTES + 1),
+                    max_bytes=settings.XINEDAI_DOCUMENT_MAX_BYTES,
+                )
         except BusinessError as exc:
             _form_error(form, exc)
         else:
             form = DocumentForm(initial={"dated_on": business_today()})
             messages.success(request, _("Document attached."))
-    ctx = {"h": h, "documents": h.documents.select_related("file_version").all(), "doc_form": form,
-           "can_edit": True}
+    ctx = {"h": h, "documents": h.documents.select_related("file_version").all(), "doc_form": form, "can_edit": True}
     if request.htmx:
         return render(request, "households/_documents.html", ctx)
     if form.errors:
@@ -270,10 +340,11 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def document_download(request: HttpRequest, doc_id: int) -> HttpResponse:
+def document_download(request: HtmxHttpRequest, doc_id: int) -> HttpResponseBase:
     doc = access.get_document(request.user, doc_id)
-    audit.record(request.user, "households.document.view", doc, after={"household": doc.household.code,
-                                                                        "kind": doc.kind})
+    audit.record(
+        request.user, "households.document.view", doc, after={"household": doc.household.code, "kind": doc.kind}
+    )
     response = FileResponse(doc.file.open("rb"), content_type=doc.content_type)
     response["Content-Disposition"] = f'inline; filename="document-{doc.pk}{doc.extension}"'
     response["Cache-Control"] = "private, no-store"
@@ -299,7 +370,7 @@ def _count_rows(path: Path) -> int:
 
 
 @login_required
-def import_list(request: HttpRequest) -> HttpResponse:
+def import_list(request: HtmxHttpRequest) -> HttpResponse:
     access.require_import(request.user)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -314,8 +385,12 @@ def import_list(request: HttpRequest) -> HttpResponse:
             with stored.open("wb") as out:
                 for chunk in upload.chunks():
                     out.write(chunk)
-            job = ImportJob.objects.create(created_by=request.user, original_name=upload.name[-200:],
-                                           stored_path=str(stored), dry_run=form.cleaned_data["dry_run"])
+            job = ImportJob.objects.create(
+                created_by=cast(User, request.user),
+                original_name=upload.name[-200:],
+                stored_path=str(stored),
+                dry_run=form.cleaned_data["dry_run"],
+            )
             rows = _count_rows(stored)
             if rows <= settings.XINEDAI_IMPORT_INLINE_MAX_ROWS:
                 with transaction.atomic():
@@ -329,7 +404,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+def import_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     access.require_import(request.user)
     job = access.import_jobs_for(request.user).filter(pk=job_id).first()
     if job is None:
@@ -345,11 +420,12 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 @login_required
-def import_template(request: HttpRequest) -> HttpResponse:
+def import_template(request: HtmxHttpRequest) -> HttpResponse:
     access.require_import(request.user)
     buffer = io.BytesIO()
     write_template(buffer)
-    response = HttpResponse(buffer.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = HttpResponse(
+        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     response["Content-Disposition"] = 'attachment; filename="xinedai-roster-template.xlsx"'
     return response

@@ -49,5 +49,6 @@ def coverage_by_grid(households: QuerySet[Household], grids: QuerySet[Grid]) -> 
 
 
 def totals(rows: list[CoverageRow]) -> CoverageRow:
-    return CoverageRow(0, "", "", sum(r.households for r in rows), sum(r.complete for r in rows),
-                       sum(r.fresh for r in rows))
+    return CoverageRow(
+        0, "", "", sum(r.households for r in rows), sum(r.complete for r in rows), sum(r.fresh for r in rows)
+    )

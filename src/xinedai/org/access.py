@@ -77,7 +77,9 @@ def get_grid(user, grid_id: int) -> Grid:  # type: ignore[no-untyped-def]
 
 def require_perm(user, perm: str) -> None:  # type: ignore[no-untyped-def]
     if not user.has_perm(perm):
-        raise PermissionDenied("您没有执行此操作的权限", "You do not have permission for this", code="forbidden", perm=perm)
+        raise PermissionDenied(
+            "您没有执行此操作的权限", "You do not have permission for this", code="forbidden", perm=perm
+        )
 
 
 def managers_for(user) -> QuerySet[StaffProfile]:  # type: ignore[no-untyped-def]

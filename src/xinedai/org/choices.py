@@ -49,21 +49,35 @@ ROLE_BADGE = {
 # Django permissions each role's group holds ("app_label.codename"). A bank may grant more per user.
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.ACCOUNT_MANAGER: {
-        "households.view_household", "households.change_household", "households.add_household",
-        "households.reveal_pii", "households.import_households",
+        "households.view_household",
+        "households.change_household",
+        "households.add_household",
+        "households.reveal_pii",
+        "households.import_households",
     },
     Role.CREDIT_OFFICER: {"households.view_household", "households.reveal_pii", "org.view_monitoring"},
     Role.OUTLET_MANAGER: {
-        "households.view_household", "households.change_household", "households.add_household",
-        "households.import_households", "org.view_monitoring", "org.hand_over_grid",
+        "households.view_household",
+        "households.change_household",
+        "households.add_household",
+        "households.import_households",
+        "org.view_monitoring",
+        "org.hand_over_grid",
     },
     Role.BRANCH_MANAGER: {"households.view_household", "org.view_monitoring", "org.hand_over_grid"},
     Role.HEAD_OFFICE_RISK: {
-        "households.view_household", "households.reveal_pii", "org.view_monitoring", "core.view_auditentry",
+        "households.view_household",
+        "households.reveal_pii",
+        "org.view_monitoring",
+        "core.view_auditentry",
     },
     Role.ADMINISTRATOR: {
-        "households.view_household", "households.import_households", "org.view_monitoring",
-        "org.hand_over_grid", "org.manage_staff", "core.view_auditentry",
+        "households.view_household",
+        "households.import_households",
+        "org.view_monitoring",
+        "org.hand_over_grid",
+        "org.manage_staff",
+        "core.view_auditentry",
     },
     Role.AUDITOR: {"households.view_household", "org.view_monitoring", "core.view_auditentry"},
 }

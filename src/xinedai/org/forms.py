@@ -1,5 +1,7 @@
 """Forms of the organisation pages."""
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -10,4 +12,6 @@ class HandOverForm(forms.Form):
 
     def __init__(self, *args, managers=(), **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.fields["to_manager"].choices = [("", "—")] + [(str(p.user_id), str(p)) for p in managers]
+        cast(forms.ChoiceField, self.fields["to_manager"]).choices = [("", "—")] + [
+            (str(p.user_id), str(p)) for p in managers
+        ]

@@ -43,11 +43,19 @@ class Grid(models.Model):
     name = models.CharField(_("name"), max_length=100)
     outlet = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="grids", verbose_name=_("outlet"))
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
         verbose_name=_("parent grid"),
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_grids",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_grids",
         verbose_name=_("account manager"),
     )
 
@@ -83,6 +91,9 @@ class GridOwnership(models.Model):
                 fields=["grid"], condition=models.Q(ended_at__isnull=True), name="one_open_ownership_per_grid"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.grid_id}: {self.manager_id} from {self.started_at:%Y-%m-%d}"
 
 
 class Village(models.Model):

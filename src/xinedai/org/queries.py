@@ -18,9 +18,13 @@ def fresh_since() -> dt.datetime:
 def coverage_counts(households_qs, group_field: str) -> dict:  # type: ignore[no-untyped-def]
     """{group value: (on file, three elements complete, file updated in the last 12 months)}."""
     since = fresh_since()
-    rows = households_qs.values(group_field).annotate(
-        n=Count("pk"),
-        complete=Count("pk", filter=Q(three_elements_complete=True)),
-        fresh=Count("pk", filter=Q(file_updated_at__gte=since)),
-    ).order_by()
+    rows = (
+        households_qs.values(group_field)
+        .annotate(
+            n=Count("pk"),
+            complete=Count("pk", filter=Q(three_elements_complete=True)),
+            fresh=Count("pk", filter=Q(file_updated_at__gte=since)),
+        )
+        .order_by()
+    )
     return {r[group_field]: (r["n"], r["complete"], r["fresh"]) for r in rows}

@@ -39,9 +39,13 @@ def sync_role_groups(using: str = "default") -> None:
 def create_org_unit(actor, *, code: str, name: str, kind: str, parent: OrgUnit | None) -> OrgUnit:  # type: ignore[no-untyped-def]
     unit = OrgUnit(code=code, name=name, kind=kind, parent=parent)
     unit.save()
-    audit.record(actor, "org.unit.create", unit, after={"code": code, "name": name, "kind": kind,
-                                                         "parent": parent.code if parent else None},
-                 scope_path=unit.path)
+    audit.record(
+        actor,
+        "org.unit.create",
+        unit,
+        after={"code": code, "name": name, "kind": kind, "parent": parent.code if parent else None},
+        scope_path=unit.path,
+    )
     return unit
 
 
@@ -49,21 +53,39 @@ def create_grid(actor, *, code: str, name: str, outlet: OrgUnit, parent: Grid | 
     if outlet.kind != "outlet":
         raise ValidationFailed("网格必须属于网点", "A grid belongs to an outlet", code="grid_outlet", field="outlet")
     if parent is not None and parent.outlet_id != outlet.pk:
-        raise ValidationFailed("子网格必须与总网格属于同一网点", "A sub-grid is in its parent's outlet", code="grid_parent")
+        raise ValidationFailed(
+            "子网格必须与总网格属于同一网点", "A sub-grid is in its parent's outlet", code="grid_parent"
+        )
     grid = Grid.objects.create(code=code, name=name, outlet=outlet, parent=parent, owner=owner)
     if owner is not None:
         GridOwnership.objects.create(grid=grid, manager=owner, started_at=now(), handed_over_by=_user(actor))
-    audit.record(actor, "org.grid.create", grid, after={"code": code, "name": name, "outlet": outlet.code,
-                                                         "parent": parent.code if parent else None,
-                                                         "owner": owner.username if owner else None},
-                 scope_path=outlet.path)
+    audit.record(
+        actor,
+        "org.grid.create",
+        grid,
+        after={
+            "code": code,
+            "name": name,
+            "outlet": outlet.code,
+            "parent": parent.code if parent else None,
+            "owner": owner.username if owner else None,
+        },
+        scope_path=outlet.path,
+    )
     return grid
 
 
-def create_village(actor, *, code: str, name: str, grid: Grid, kind: str = "village", village_type: str = "crops") -> Village:  # type: ignore[no-untyped-def]
+def create_village(
+    actor, *, code: str, name: str, grid: Grid, kind: str = "village", village_type: str = "crops"
+) -> Village:  # type: ignore[no-untyped-def]
     village = Village.objects.create(code=code, name=name, grid=grid, kind=kind, village_type=village_type)
-    audit.record(actor, "org.village.create", village, after={"code": code, "name": name, "grid": grid.code},
-                 scope_path=grid.outlet.path)
+    audit.record(
+        actor,
+        "org.village.create",
+        village,
+        after={"code": code, "name": name, "grid": grid.code},
+        scope_path=grid.outlet.path,
+    )
     return village
 
 
@@ -71,17 +93,30 @@ def _user(actor):  # type: ignore[no-untyped-def]
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
-def create_staff(actor, *, username: str, password: str, display_name: str, role: str, org_unit: OrgUnit,  # type: ignore[no-untyped-def]
-                 employee_no: str) -> StaffProfile:
+def create_staff(
+    actor,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    role: str,
+    org_unit: OrgUnit,  # type: ignore[no-untyped-def]
+    employee_no: str,
+) -> StaffProfile:
     if role not in Role.values:
         raise ValidationFailed("未知角色", "Unknown role", code="role_unknown", field="role")
     user = User.objects.create_user(username=username, password=password)
-    profile = StaffProfile.objects.create(user=user, role=role, org_unit=org_unit, display_name=display_name,
-                                          employee_no=employee_no)
+    profile = StaffProfile.objects.create(
+        user=user, role=role, org_unit=org_unit, display_name=display_name, employee_no=employee_no
+    )
     user.groups.set([Group.objects.get(name=role_group_name(role))])
-    audit.record(actor, "org.staff.create", profile, after={"username": username, "role": role,
-                                                             "org_unit": org_unit.code, "name": display_name},
-                 scope_path=org_unit.path)
+    audit.record(
+        actor,
+        "org.staff.create",
+        profile,
+        after={"username": username, "role": role, "org_unit": org_unit.code, "name": display_name},
+        scope_path=org_unit.path,
+    )
     return profile
 
 
@@ -93,8 +128,15 @@ def change_role(actor, profile: StaffProfile, *, role: str, org_unit: OrgUnit, r
     profile.org_unit = org_unit
     profile.save(update_fields=["role", "org_unit"])
     profile.user.groups.set([Group.objects.get(name=role_group_name(role))])
-    audit.record(actor, "org.staff.role", profile, before=before, after={"role": role, "org_unit": org_unit.code},
-                 reason=reason, scope_path=org_unit.path)
+    audit.record(
+        actor,
+        "org.staff.role",
+        profile,
+        before=before,
+        after={"role": role, "org_unit": org_unit.code},
+        reason=reason,
+        scope_path=org_unit.path,
+    )
     return profile
 
 
@@ -103,32 +145,49 @@ def hand_over_grid(actor, grid: Grid, *, to_manager, reason: str) -> Grid:  # ty
     grid = Grid.objects.select_for_update().select_related("outlet").get(pk=grid.pk)
     profile = getattr(to_manager, "staff", None)
     if profile is None or profile.role != Role.ACCOUNT_MANAGER:
-        raise ValidationFailed("只能移交给客户经理", "A grid can only go to an account manager", code="handover_role",
-                               field="to_manager")
-    if not grid.outlet.path.startswith(profile.org_unit.path) and not profile.org_unit.path.startswith(grid.outlet.path):
-        raise ValidationFailed("接收人不在该网点", "The receiving manager is not in this outlet", code="handover_scope",
-                               field="to_manager")
+        raise ValidationFailed(
+            "只能移交给客户经理", "A grid can only go to an account manager", code="handover_role", field="to_manager"
+        )
+    if not grid.outlet.path.startswith(profile.org_unit.path) and not profile.org_unit.path.startswith(
+        grid.outlet.path
+    ):
+        raise ValidationFailed(
+            "接收人不在该网点", "The receiving manager is not in this outlet", code="handover_scope", field="to_manager"
+        )
     if grid.owner_id == to_manager.pk:
-        raise ValidationFailed("该客户经理已是网格负责人", "This manager already owns the grid", code="handover_same",
-                               field="to_manager")
+        raise ValidationFailed(
+            "该客户经理已是网格负责人", "This manager already owns the grid", code="handover_same", field="to_manager"
+        )
     if not reason.strip():
-        raise ValidationFailed("请填写移交原因", "Give a reason for the hand-over", code="reason_required", field="reason")
+        raise ValidationFailed(
+            "请填写移交原因", "Give a reason for the hand-over", code="reason_required", field="reason"
+        )
     at = now()
     previous = grid.owner
     GridOwnership.objects.filter(grid=grid, ended_at__isnull=True).update(ended_at=at)
-    GridOwnership.objects.create(grid=grid, manager=to_manager, started_at=at, handed_over_by=_user(actor), reason=reason)
+    GridOwnership.objects.create(
+        grid=grid, manager=to_manager, started_at=at, handed_over_by=_user(actor), reason=reason
+    )
     grid.owner = to_manager
     grid.save(update_fields=["owner"])
-    audit.record(actor, "org.grid.hand_over", grid, before={"owner": previous.username if previous else None},
-                 after={"owner": to_manager.username}, reason=reason, scope_path=grid.outlet.path)
+    audit.record(
+        actor,
+        "org.grid.hand_over",
+        grid,
+        before={"owner": previous.username if previous else None},
+        after={"owner": to_manager.username},
+        reason=reason,
+        scope_path=grid.outlet.path,
+    )
     return grid
 
 
 def issue_token(actor, user, *, name: str) -> tuple[ApiToken, str]:  # type: ignore[no-untyped-def]
     """Create an API token; returns the row and the secret, which is never stored."""
     secret = "xd_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name, prefix=secret[:10],
-                                    digest=hashlib.sha256(secret.encode()).hexdigest())
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=secret[:10], digest=hashlib.sha256(secret.encode()).hexdigest()
+    )
     audit.record(actor, "org.token.issue", token, after={"user": user.username, "name": name, "prefix": token.prefix})
     return token, secret
 

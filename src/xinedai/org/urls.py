@@ -9,4 +9,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("grids/", views.grids, name="grids"),
     path("grids/<int:grid_id>/", views.grid_detail, name="grid-detail"),
+    path("audit/", views.audit_log, name="audit-log"),
 ]

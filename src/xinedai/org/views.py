@@ -1,4 +1,4 @@
-"""Pages: sign-in, home, my grids, grid detail with hand-over."""
+"""Pages: sign-in, home, my grids, grid detail with hand-over, and the audit log of the user's scope."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from xinedai.core.access import audit_entries_for
 from xinedai.core.errors import BusinessError
 from xinedai.households.access import households_for
 
@@ -75,7 +77,39 @@ def grid_detail(request: HttpRequest, grid_id: int) -> HttpResponse:
     counts = coverage_counts(households_for(request.user).filter(village__grid=grid), "village")
     villages = [{"village": v, "households": counts.get(v.pk, (0, 0, 0))[0]} for v in grid.villages.all()]
     history = GridOwnership.objects.filter(grid=grid).select_related("manager__staff", "handed_over_by")
-    return render(request, "org/grid_detail.html", {
-        "grid": grid, "villages": villages, "history": history, "form": form,
-        "sub_grids": access.grids_for(request.user).filter(parent=grid),
-    })
+    return render(
+        request,
+        "org/grid_detail.html",
+        {
+            "grid": grid,
+            "villages": villages,
+            "history": history,
+            "form": form,
+            "sub_grids": access.grids_for(request.user).filter(parent=grid),
+        },
+    )
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    qs = audit_entries_for(request.user, access.scope_path(request.user))
+    f = request.GET
+    if f.get("action"):
+        qs = qs.filter(action__startswith=f["action"])
+    if f.get("actor"):
+        qs = qs.filter(actor__username=f["actor"])
+    if f.get("object_type"):
+        qs = qs.filter(object_type=f["object_type"])
+    if f.get("object_id"):
+        qs = qs.filter(object_id=f["object_id"])
+    page = Paginator(qs, 50).get_page(f.get("page"))
+    rows = []
+    for e in page:
+        before, after = e.before or {}, e.after or {}
+        keys = sorted(set(before) | set(after))
+        rows.append({"e": e, "changes": [(k, before.get(k), after.get(k)) for k in keys]})
+    params = f.copy()
+    params.pop("page", None)
+    return render(
+        request, "org/audit_log.html", {"page": page, "rows": rows, "filters": f, "querystring": params.urlencode()}
+    )

@@ -21,8 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("path", nargs="?", help="roster file (.xlsx or .csv)")
         parser.add_argument("--dry-run", action="store_true", help="check every row, import nothing")
         parser.add_argument("--template", metavar="OUT", help="write an empty .xlsx template and exit")
-        parser.add_argument("--as-user", default=None,
-                            help="staff username whose scope applies (default: the first superuser)")
+        parser.add_argument(
+            "--as-user", default=None, help="staff username whose scope applies (default: the first superuser)"
+        )
 
     def handle(self, *args, **opts) -> None:  # type: ignore[no-untyped-def]
         if opts["template"]:
@@ -35,8 +36,11 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
         users = get_user_model().objects
-        user = (users.filter(username=opts["as_user"]).first() if opts["as_user"]
-                else users.filter(is_superuser=True).order_by("pk").first())
+        user = (
+            users.filter(username=opts["as_user"]).first()
+            if opts["as_user"]
+            else users.filter(is_superuser=True).order_by("pk").first()
+        )
         if user is None:
             raise CommandError("no such user (create a superuser or pass --as-user)")
         last = {"pct": -1}
@@ -56,8 +60,9 @@ class Command(BaseCommand):
         except RosterRejected as exc:
             for err in exc.report.errors:
                 self.stdout.write(err.line())
-            self.stderr.write(f"rejected: {len(exc.report.errors)} problem(s) in {exc.report.total_rows} rows; "
-                              "nothing was imported")
+            self.stderr.write(
+                f"rejected: {len(exc.report.errors)} problem(s) in {exc.report.total_rows} rows; nothing was imported"
+            )
             sys.exit(1)
         except BusinessError as exc:
             self.stderr.write(f"rejected: {exc.message_zh} / {exc.message_en}")
