@@ -33,3 +33,11 @@ def test_dashed_command_names_and_template(tmp_path):
     result = run(["import-households", "--template", str(out)], tmp_path)
     assert result.returncode == 0, result.stderr
     assert openpyxl.load_workbook(out).active["A1"].value == "村编码"
+
+
+def test_ui_is_chinese_by_default_and_english_on_request(client, db):
+    page = client.get("/accounts/login/", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert "登录" in page.content.decode() and page["Content-Language"] == "zh-hans"
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    page = client.get("/accounts/login/")
+    assert "Sign in" in page.content.decode() and page["Content-Language"] == "en"
