@@ -124,3 +124,16 @@ def build_bank() -> Bank:
                 )
             )
     return Bank(ho, branch, o1, o2, g1, g1a, g1b, g2, v1, v2, v3, users, *hs)
+
+
+def close_response(response) -> None:  # type: ignore[no-untyped-def]
+    """Close a streamed response (releasing its file) without the request_finished handler closing
+    the test's database connection, as Django's test client itself does around a request."""
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)

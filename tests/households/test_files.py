@@ -11,7 +11,7 @@ from xinedai.core.models import AuditEntry
 from xinedai.households import rules, services
 from xinedai.households.models import Document, FileVersion, Household, Member
 
-from ..conftest import TODAY, file_values, pid
+from ..conftest import TODAY, close_response, file_values, pid
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%test\n"
@@ -179,7 +179,7 @@ def test_document_upload_and_download(bank):
     assert AuditEntry.objects.filter(action="households.document.attach", object_id=str(doc.pk)).exists()
     got = client.get(f"/documents/{doc.pk}/")
     assert got.status_code == 200 and b"".join(got.streaming_content) == PNG
-    got.close()
+    close_response(got)
     assert bank.client("am3").get(f"/documents/{doc.pk}/").status_code == 404
 
 

@@ -5,6 +5,8 @@ import datetime as dt
 from xinedai.core.dates import now
 from xinedai.households.models import Household, Member
 
+from ..conftest import close_response
+
 
 def stage(bank):
     Member.objects.filter(household=bank.h2).update(phone=None)
@@ -43,5 +45,5 @@ def test_plotly_bundle_is_served_from_the_package(bank):
     resp = bank.client("bm").get("/static/plotly/plotly.min.js")
     assert resp.status_code == 200
     body = b"".join(resp.streaming_content) if resp.streaming else resp.content
-    resp.close()
+    close_response(resp)
     assert b"plotly" in body[:2000].lower()

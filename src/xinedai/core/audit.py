@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db import models, transaction
@@ -72,28 +73,32 @@ def record_many(
     actor: Any,
     action: str,
     object_type: str,
-    rows: list[tuple[Any, str, dict[str, Any]]],
+    rows: list[tuple[Any, str, dict[str, Any], str]],
     *,
     reason: str = "",
-    scope_path: str = "",
-    batch_size: int = 2000,
+    at: Any = None,
 ) -> int:
-    """Bulk form of record() for batch work (imports): rows are (object_id, object_repr, after)."""
+    """Bulk form of record() for batch work (imports): rows are (object_id, object_repr, after, scope_path)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record_many() must run inside the transaction of the change it records")
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    entries = [
-        AuditEntry(
-            actor=user,
-            action=action,
-            object_type=object_type,
-            object_id=str(oid),
-            object_repr=rep[:200],
-            reason=reason[:500],
-            after=mask_mapping(_jsonable(after)),
-            scope_path=scope_path,
-        )
-        for oid, rep, after in rows
-    ]
-    AuditEntry.objects.bulk_create(entries, batch_size=batch_size)
-    return len(entries)
+    from .bulk import BulkLoader
+    from .dates import now
+
+    user_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+    when = at or now()
+    n = len(rows)
+    return BulkLoader().write(
+        AuditEntry,
+        {
+            "at": [when] * n,
+            "actor": [user_id] * n,
+            "action": [action] * n,
+            "object_type": [object_type] * n,
+            "object_id": [str(r[0]) for r in rows],
+            "object_repr": [r[1][:200] for r in rows],
+            "reason": [reason[:500]] * n,
+            "before": [None] * n,
+            "after": [json.dumps(mask_mapping(_jsonable(r[2])), ensure_ascii=False) for r in rows],
+            "scope_path": [r[3] for r in rows],
+        },
+    )

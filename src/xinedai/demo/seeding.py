@@ -16,9 +16,11 @@ from django.db import connection, transaction
 from django.db.models import Count
 
 from xinedai.core import audit
+from xinedai.core.bulk import BulkLoader
 from xinedai.core.dates import business_today
 from xinedai.households import rules
 from xinedai.households.models import FileVersion, Household, Member
+from xinedai.households.services import household_code
 from xinedai.org import services as org
 from xinedai.org.choices import ROLE_PERMISSIONS, OrgKind, Role
 from xinedai.org.models import Grid, OrgUnit, StaffProfile, Village
@@ -32,7 +34,6 @@ from .generator import (
     OrgPlan,
     plan_org,
 )
-from .loader import BulkLoader
 
 DEMO_PASSWORD = "xinedai-demo"
 # From this many households into empty tables, PostgreSQL rebuilds indexes after the load (see loader).
@@ -205,7 +206,7 @@ def _write_chunk(loader: BulkLoader, chunk: HouseholdChunk, village_id: np.ndarr
     # Households first: their current_file points at versions written below (FKs are deferred).
     loader.write(Household, {
         "id": h_ids,
-        "code": [f"H{i:09d}" for i in h_ids],
+        "code": [household_code(i) for i in h_ids],
         "village": village_id[chunk.village].tolist(),
         "address": chunk.address,
         "size": chunk.size,

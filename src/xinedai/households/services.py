@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,9 +101,9 @@ def clean_file_values(values: dict[str, Any]) -> dict[str, int]:
     return out
 
 
-def _next_code() -> str:
-    last = Household.objects.aggregate(m=Max("pk"))["m"] or 0
-    return f"H{last + 1:09d}"
+def household_code(pk: int) -> str:
+    """The household's stable code is its id: bulk writers reserve ids and derive the same code."""
+    return f"H{pk:09d}"
 
 
 def create_household(
@@ -124,7 +125,7 @@ def create_household(
     if not 1 <= int(size) <= 30:
         raise ValidationFailed("家庭人口应在1至30之间", "Family size must be 1 to 30", code="size_range", field="size")
     household = Household.objects.create(
-        code=_next_code(),
+        code=f"new-{uuid.uuid4().hex[:16]}",
         village=village,
         address=address.strip()[:200],
         size=int(size),
@@ -133,6 +134,8 @@ def create_household(
         three_elements_complete=rules.three_elements_complete(person.name, person.id_number, person.phone),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    household.code = household_code(household.pk)
+    household.save(update_fields=["code"])
     try:
         with transaction.atomic():
             Member.objects.create(

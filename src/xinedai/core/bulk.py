@@ -1,4 +1,4 @@
-"""Bulk writing of generated rows: PostgreSQL COPY or SQLite executemany, with ids assigned up front."""
+"""Bulk writing of many rows: PostgreSQL COPY or SQLite executemany, with ids reserved up front."""
 
 from __future__ import annotations
 
