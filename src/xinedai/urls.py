@@ -2,8 +2,12 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from .api import api
+
+admin.site.site_header = admin.site.site_title = _("Xin e-Dai configuration")
+admin.site.index_title = _("Organisation, grids, villages and staff")
 
 urlpatterns = [
     path("", include("xinedai.org.urls")),

@@ -158,7 +158,12 @@ def test_members_and_three_elements(bank):
         )
     h.refresh_from_db()
     assert h.three_elements_complete is False
-    assert AuditEntry.objects.filter(action="households.member.update").get().before["phone"] == "138****0001"
+    assert AuditEntry.objects.filter(action="households.member.update").get().before == {
+        "member_name": "张**",
+        "id_number": head.id_number[0] + "*" * 16 + head.id_number[-1],
+        "phone": "138****0001",
+        "relation": "head",
+    }
     with pytest.raises(ValidationFailed) as err, transaction.atomic():
         services.save_member(bank.users["am1"], h, services.PersonInput("王二", pid(51), None, "head"), today=TODAY)
     assert err.value.code == "head_exists"

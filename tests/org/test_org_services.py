@@ -80,3 +80,39 @@ def test_issue_token_command_prints_a_working_secret(bank, capsys):
     resp = Client(headers={"Authorization": f"Bearer {secret}"}).get("/api/v1/households")
     assert resp.status_code == 200 and resp.json()["count"] == 1
     assert AuditEntry.objects.filter(action="org.token.issue").exists()
+
+
+def test_configuration_screens_are_audited_and_for_administrators_only(bank):
+    admin_client = bank.client("admin")
+    resp = admin_client.post(
+        f"/django-admin/org/village/{bank.v2.pk}/change/",
+        {"code": "V2", "name": "西村(新)", "kind": "village", "village_type": "crops", "grid": bank.g1b.pk},
+    )
+    assert resp.status_code == 302, resp.content.decode()[:500]
+    bank.v2.refresh_from_db()
+    assert bank.v2.name == "西村(新)"
+    entry = AuditEntry.objects.get(action="org.village.change")
+    assert entry.before == {"name": "西村"} and entry.after == {"name": "西村(新)"}
+    assert entry.actor == bank.users["admin"] and entry.scope_path == bank.o1.path
+    # account managers and auditors do not reach the configuration screens
+    for username in ("am1", "auditor"):
+        assert bank.client(username).get("/django-admin/org/village/").status_code == 302
+
+
+def test_role_change_on_the_configuration_screen_moves_the_group(bank):
+    profile = bank.users["am2"].staff
+    resp = bank.client("admin").post(
+        f"/django-admin/org/staffprofile/{profile.pk}/change/",
+        {
+            "user": bank.users["am2"].pk,
+            "role": "credit_officer",
+            "org_unit": bank.branch.pk,
+            "display_name": "am2",
+            "employee_no": "AM2",
+        },
+    )
+    assert resp.status_code == 302, resp.content.decode()[:500]
+    user = type(bank.users["am2"]).objects.get(pk=bank.users["am2"].pk)
+    assert [g.name for g in user.groups.all()] == ["role:credit_officer"]
+    entry = AuditEntry.objects.get(action="org.staffprofile.change")
+    assert entry.before == {"role": "account_manager", "org_unit_id": bank.o1.pk}

@@ -55,9 +55,7 @@ class BulkLoader:
         table = qn(model._meta.db_table)
         cols = ", ".join(qn(c) for c in names)
         if self.vendor == "postgresql":
-            with self.connection.cursor() as cursor, cursor.cursor.copy(
-                f"COPY {table} ({cols}) FROM STDIN"
-            ) as copy:
+            with self.connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                 for row in zip(*values, strict=True):
                     copy.write_row(row)
             return n

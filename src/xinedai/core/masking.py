@@ -65,7 +65,8 @@ PII_FIELDS = {
     "mobile": "phone",
     "id_number": "id_number",
     "head_id_number": "id_number",
-    "name": "name",
+    # "name" alone is not here: villages, grids and staff have names too. People's names travel as these.
+    "member_name": "name",
     "head_name": "name",
 }
 

@@ -134,7 +134,7 @@ def _ensure_org(plan: OrgPlan, progress: Progress | None) -> None:
     created = []
     for s in plan.staff:
         if s.username not in existing_users:
-            org.create_staff(None, username=s.username, password=None,  # type: ignore[arg-type]
+            org.create_staff(None, username=s.username, password=None,
                              display_name=s.display_name, role=s.role, org_unit=units[s.org_code],
                              employee_no=s.employee_no)
             created.append(s.username)

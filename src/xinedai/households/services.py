@@ -220,8 +220,7 @@ def save_member(
         and household.members.filter(relation=Relation.HEAD).exclude(pk=member.pk if member else 0).exists()
     ):
         raise ValidationFailed("每户只能有一位户主", "A household has one head", code="head_exists", field="relation")
-    fields = ["name", "id_number", "phone", "relation"]
-    before = audit.snapshot(member, fields) if member else None
+    before = _member_snapshot(member) if member else None
     if member is None:
         member = Member(household=household)
     member.name, member.id_number, member.phone, member.relation = (
@@ -242,11 +241,21 @@ def save_member(
         "households.member.update" if before else "households.member.create",
         member,
         before=before,
-        after=audit.snapshot(member, fields),
+        after=_member_snapshot(member),
         reason=reason,
         scope_path=household.village.grid.outlet.path,
     )
     return member
+
+
+def _member_snapshot(member: Member) -> dict[str, Any]:
+    # "member_name", not "name": the audit trail masks people's names by this key.
+    return {
+        "member_name": member.name,
+        "id_number": member.id_number,
+        "phone": member.phone,
+        "relation": member.relation,
+    }
 
 
 def remove_member(actor: Any, household: Household, member: Member, *, reason: str) -> None:
@@ -254,7 +263,7 @@ def remove_member(actor: Any, household: Household, member: Member, *, reason: s
         raise ValidationFailed("不能删除户主", "The head cannot be removed", code="head_required", field="relation")
     if not reason.strip():
         raise ValidationFailed("请填写原因", "Give a reason", code="reason_required", field="reason")
-    before = audit.snapshot(member, ["name", "id_number", "phone", "relation"])
+    before = _member_snapshot(member)
     audit.record(
         actor,
         "households.member.delete",

@@ -78,6 +78,17 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "org.hand_over_grid",
         "org.manage_staff",
         "core.view_auditentry",
+        # configuration screens (Django admin at /django-admin/); each save there is audited
+        *(
+            f"org.{action}_{model}"
+            for action in ("view", "add", "change")
+            for model in ("orgunit", "grid", "village", "staffprofile")
+        ),
+        "org.view_apitoken",
+        "org.change_apitoken",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
     },
     Role.AUDITOR: {"households.view_household", "org.view_monitoring", "core.view_auditentry"},
 }

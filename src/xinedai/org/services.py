@@ -97,7 +97,7 @@ def create_staff(
     actor,
     *,
     username: str,
-    password: str,
+    password: str | None,
     display_name: str,
     role: str,
     org_unit: OrgUnit,  # type: ignore[no-untyped-def]
@@ -110,6 +110,9 @@ def create_staff(
         user=user, role=role, org_unit=org_unit, display_name=display_name, employee_no=employee_no
     )
     user.groups.set([Group.objects.get(name=role_group_name(role))])
+    if role == Role.ADMINISTRATOR:
+        user.is_staff = True  # the configuration screens are Django's admin
+        user.save(update_fields=["is_staff"])
     audit.record(
         actor,
         "org.staff.create",
@@ -128,6 +131,8 @@ def change_role(actor, profile: StaffProfile, *, role: str, org_unit: OrgUnit, r
     profile.org_unit = org_unit
     profile.save(update_fields=["role", "org_unit"])
     profile.user.groups.set([Group.objects.get(name=role_group_name(role))])
+    profile.user.is_staff = role == Role.ADMINISTRATOR
+    profile.user.save(update_fields=["is_staff"])
     audit.record(
         actor,
         "org.staff.role",
