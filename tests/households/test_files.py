@@ -221,3 +221,23 @@ def test_document_size_limit(bank, settings):
             today=TODAY,
         )
     assert err.value.code == "document_too_large"
+
+
+def test_household_edit_page_is_audited(bank):
+    resp = bank.client("am1").post(
+        f"/households/{bank.h1.pk}/edit/",
+        {"size": 5, "address": "东村8号", "segments": ["greenhouse", "breeder"], "reason": "新增人口"},
+    )
+    assert resp.status_code == 302
+    h = Household.objects.get(pk=bank.h1.pk)
+    assert (h.size, h.address, h.segment_list) == (5, "东村8号", ["breeder", "greenhouse"])
+    entry = AuditEntry.objects.get(action="households.household.update")
+    assert entry.before == {"address": "", "size": 3, "segments": ",greenhouse,", "village_id": bank.v1.pk}
+    assert entry.after["size"] == 5 and entry.after["segments"] == ",breeder,greenhouse," and entry.reason == "新增人口"
+
+
+def test_household_edit_refuses_bad_size_and_keeps_the_row(bank):
+    resp = bank.client("am1").post(f"/households/{bank.h1.pk}/edit/", {"size": 0, "reason": "x"})
+    assert resp.status_code == 200 and "size" in resp.context["form"].errors
+    assert Household.objects.get(pk=bank.h1.pk).size == 3
+    assert not AuditEntry.objects.filter(action="households.household.update").exists()
