@@ -60,8 +60,15 @@ def test_org_has_the_planned_shape(seeded):
     assert not Village.objects.filter(grid__parent__isnull=True).exists()
     assert 240 <= Village.objects.count() <= 420
     roles = Counter(StaffProfile.objects.values_list("role", flat=True))
-    assert roles == {"account_manager": 48, "outlet_manager": 12, "credit_officer": 2, "branch_manager": 1,
-                     "head_office_risk": 1, "administrator": 1, "auditor": 1}
+    assert roles == {
+        "account_manager": 48,
+        "outlet_manager": 12,
+        "credit_officer": 2,
+        "branch_manager": 1,
+        "head_office_risk": 1,
+        "administrator": 1,
+        "auditor": 1,
+    }
     users = get_user_model().objects
     assert not users.filter(is_superuser=True).exists()
     assert users.get(username="risk01").check_password(DEMO_PASSWORD)
@@ -104,8 +111,12 @@ def test_one_audit_row_and_rerun_creates_nothing(seeded):
     assert entry.actor is None and entry.after["households"] == N and entry.after["seed"] == 7
     again = seed_bank(households=N, seed=7, as_of=TODAY)
     assert again.households_created == 0
-    assert counts == (Household.objects.count(), Member.objects.count(), FileVersion.objects.count(),
-                      Grid.objects.count())
+    assert counts == (
+        Household.objects.count(),
+        Member.objects.count(),
+        FileVersion.objects.count(),
+        Grid.objects.count(),
+    )
     assert AuditEntry.objects.filter(action="demo.seed").count() == 1
 
 
@@ -174,11 +185,15 @@ def test_bulk_rebuild_leaves_the_schema_as_it_was(monkeypatch):
     def schema() -> list[tuple[str, ...]]:
         tables = [m._meta.db_table for m in (Household, Member, FileVersion)]
         with connection.cursor() as cursor:
-            cursor.execute("SELECT tablename, indexdef FROM pg_indexes WHERE tablename = ANY(%s) ORDER BY 1, 2",
-                           [tables])
+            cursor.execute(
+                "SELECT tablename, indexdef FROM pg_indexes WHERE tablename = ANY(%s) ORDER BY 1, 2", [tables]
+            )
             rows = cursor.fetchall()
-            cursor.execute("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
-                           " WHERE conrelid = ANY(%s::regclass[]) ORDER BY 1, 2", [tables])
+            cursor.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE conrelid = ANY(%s::regclass[]) ORDER BY 1, 2",
+                [tables],
+            )
             return rows + cursor.fetchall()
 
     before = schema()
@@ -188,3 +203,18 @@ def test_bulk_rebuild_leaves_the_schema_as_it_was(monkeypatch):
     assert "indexes" in phases
     assert schema() == before
     assert Household.objects.filter(current_file__isnull=True).count() == 0
+
+
+def test_demo_command_prepares_the_bank_and_prints_every_role(capsys):
+    from django.core.management import call_command
+
+    from xinedai.org.choices import Role
+
+    call_command("demo", "--no-serve", "--households", "60")
+    out = capsys.readouterr().out
+    assert Household.objects.count() == 60
+    for role in Role:
+        assert str(role.label) in out, role
+    assert "xinedai-demo" in out
+    call_command("demo", "--no-serve", "--households", "60")  # a second start seeds nothing more
+    assert Household.objects.count() == 60

@@ -35,12 +35,16 @@ class Command(BaseCommand):
             started = time.monotonic()
             last = {"pct": -1}
 
+            tty = sys.stderr.isatty()
+            step = 5 if tty else 25  # a redrawn line on a terminal; a few plain lines in a log
+            start = "\r" if tty else ""
+
             def progress(phase: str, done: int, total: int) -> None:
                 pct = done * 100 // max(total, 1)
-                if pct // 5 != last["pct"] // 5 or done == total:
+                if pct // step != last["pct"] // step or done == total:
                     last["pct"] = pct
-                    sys.stderr.write(f"\r  {phase:<12} {done:>9,}/{total:,} {pct:3d}%")
-                    if done == total:
+                    sys.stderr.write(f"{start}  {phase:<12} {done:>9,}/{total:,} {pct:3d}%")
+                    if done == total or not tty:
                         sys.stderr.write("\n")
                     sys.stderr.flush()
 

@@ -24,8 +24,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--households", type=int, default=20000, help="households the bank should have")
         parser.add_argument("--seed", type=int, default=20220630, help="random seed (same seed, same data)")
-        parser.add_argument("--as-of", default=None,
-                            help="business date the data is relative to (default: today in Asia/Shanghai)")
+        parser.add_argument(
+            "--as-of", default=None, help="business date the data is relative to (default: today in Asia/Shanghai)"
+        )
 
     def handle(self, *args, **opts) -> None:  # type: ignore[no-untyped-def]
         if opts["households"] < 0:
@@ -57,9 +58,13 @@ class Command(BaseCommand):
         out.write("")
         if result.households_created:
             rate = result.households_created / max(result.seconds, 1e-9)
-            out.write(f"created {result.households_created} households, {result.members_created} members, "
-                      f"{result.file_versions_created} file versions in {result.seconds:.1f} s "
-                      f"({rate:,.0f} households/s), as of {result.as_of}")
+            out.write(
+                f"created {result.households_created} households, {result.members_created} members, "
+                f"{result.file_versions_created} file versions in {result.seconds:.1f} s "
+                f"({rate:,.0f} households/s), as of {result.as_of}"
+            )
         else:
-            out.write(f"the bank already has {opts['households']} or more households: nothing created "
-                      f"({result.seconds:.1f} s)")
+            out.write(
+                f"the bank already has {opts['households']} or more households: nothing created "
+                f"({result.seconds:.1f} s)"
+            )
