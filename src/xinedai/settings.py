@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "xinedai.core",
     "xinedai.org",
     "xinedai.households",
+    "xinedai.credit",
     "xinedai.monitoring",
     "xinedai.demo",
 ]
