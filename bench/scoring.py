@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from xinedai.credit.scorecard import NUMERIC, Scorecard, Variable  # noqa: E402
+from xinedai.credit.scorecard import NUMERIC, Scorecard, Variable
 
 
 def card(k: int, rng: np.random.Generator) -> Scorecard:

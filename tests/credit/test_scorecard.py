@@ -79,10 +79,10 @@ def test_round_trip():
 @pytest.mark.parametrize(
     "bad",
     [
-        dict(name="x", kind=NUMERIC, points=(1, 2), missing_points=0, edges=(1.0, 2.0)),
-        dict(name="x", kind=NUMERIC, points=(1, 2, 3), missing_points=0, edges=(2.0, 1.0)),
-        dict(name="x", kind=CATEGORICAL, points=(1,), missing_points=0, categories=(("a",), ("b",))),
-        dict(name="x", kind="ordinal", points=(1,), missing_points=0),
+        {"name": "x", "kind": NUMERIC, "points": (1, 2), "missing_points": 0, "edges": (1.0, 2.0)},
+        {"name": "x", "kind": NUMERIC, "points": (1, 2, 3), "missing_points": 0, "edges": (2.0, 1.0)},
+        {"name": "x", "kind": CATEGORICAL, "points": (1,), "missing_points": 0, "categories": (("a",), ("b",))},
+        {"name": "x", "kind": "ordinal", "points": (1,), "missing_points": 0},
     ],
 )
 def test_malformed_variables_are_refused(bad):

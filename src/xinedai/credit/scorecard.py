@@ -53,17 +53,14 @@ class Variable:
         """Points by bin index, the missing bin last."""
         return (*self.points, self.missing_points)
 
-    @property
-    def search_edges(self) -> np.ndarray:
-        """The edges plus +inf: NaN sorts after +inf, so searchsorted puts it in the missing bin directly."""
-        return np.asarray((*self.edges, np.inf), dtype=np.float64)
-
     def bin_values(self, values: Any) -> np.ndarray:
         """Bin indices (uint8) of an array of raw values: the hot path of scoring from raw values."""
         if self.kind == NUMERIC:
             x = np.asarray(values, dtype=np.float64)
             if len(self.edges) > 16:
-                return np.searchsorted(self.search_edges, x, side="right").astype(np.uint8)
+                idx = np.searchsorted(np.asarray(self.edges, dtype=np.float64), x, side="right").astype(np.uint8)
+                idx[np.isnan(x)] = self.n_bins
+                return idx
             # A scorecard has a handful of bins: one vectorised comparison per split point is about four
             # times faster than searchsorted. NaN compares False everywhere and is sent to the missing bin.
             out = np.zeros(x.shape, dtype=np.uint8)
