@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
 from xinedai.core.errors import BusinessError
+from xinedai.credit.api import router as credit_router
 from xinedai.households.api import router as households_router
 from xinedai.org.api import TokenAuth
 
@@ -35,3 +36,4 @@ def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 
 
 api.add_router("/households", households_router)
+api.add_router("/credit", credit_router)

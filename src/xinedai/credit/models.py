@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import ModelStatus
+from .choices import LIVE_LINE_STATUSES, Channel, IntakeMode, LineStatus, ModelStatus, StrategyStatus
 
 
 class ScoreModel(models.Model):
@@ -25,20 +25,131 @@ class ScoreModel(models.Model):
     report = models.JSONField()
     data_description = models.CharField(max_length=300, blank=True)
     trained_at = models.DateTimeField()
-    trained_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    trained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["family", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["family", "version"], name="one_number_per_model_version"),
-            models.UniqueConstraint(fields=["family"], condition=models.Q(status="active"),
-                                    name="one_active_model_per_family"),
+            models.UniqueConstraint(
+                fields=["family"], condition=models.Q(status="active"), name="one_active_model_per_family"
+            ),
         ]
         permissions = [("approve_scoremodel", "Can approve and activate a scorecard model")]
 
     def __str__(self) -> str:
         return f"{self.family} v{self.version} ({self.status})"
+
+
+class LimitStrategy(models.Model):
+    """A versioned parameter set of the limit strategy (credit.rules.StrategyParams as JSON).
+
+    Proposed by one person, approved by another; exactly one is active.
+    """
+
+    version = models.PositiveIntegerField(unique=True)
+    params = models.JSONField()
+    note = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=16, choices=StrategyStatus.choices, default=StrategyStatus.DRAFT)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="active"), name="one_active_limit_strategy"
+            ),
+        ]
+        permissions = [("approve_limitstrategy", "Can approve a limit strategy")]
+
+    def __str__(self) -> str:
+        return f"strategy v{self.version} ({self.status})"
+
+
+class CreditDecision(models.Model):
+    """One credit decision with everything needed to explain it or review it by hand later.
+
+    Inputs (the features and file figures used), the model and strategy versions, the score, grade,
+    limit, binding constraint and reason codes. Never updated.
+    """
+
+    household = models.ForeignKey(
+        "households.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_decisions"
+    )
+    file_version = models.ForeignKey(
+        "households.FileVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    mode = models.CharField(max_length=20, choices=IntakeMode.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    score = models.IntegerField(null=True, blank=True)
+    grade = models.CharField(max_length=16, blank=True)
+    limit_fen = models.BigIntegerField()
+    binding = models.CharField(max_length=32)
+    reasons = models.JSONField(default=list)
+    inputs = models.JSONField()
+    score_model = models.ForeignKey(ScoreModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    strategy = models.ForeignKey(LimitStrategy, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=16, default="api")  # api | page | batch
+    created_at = models.DateTimeField(db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"decision {self.pk}: {self.limit_fen} fen ({self.binding})"
+
+
+class CreditLine(models.Model):
+    """A credit line (授信) of a household, its head the borrower of record. Drawn repeatedly."""
+
+    household = models.ForeignKey("households.Household", on_delete=models.PROTECT, related_name="credit_lines")
+    # The product catalogue (issue 3, scope 1) will turn this into a foreign key; "xinedai" is the base product.
+    product_code = models.CharField(max_length=32, default="xinedai")
+    limit_fen = models.BigIntegerField()
+    used_fen = models.BigIntegerField(default=0)
+    intake_mode = models.CharField(max_length=20, choices=IntakeMode.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    status = models.CharField(max_length=16, choices=LineStatus.choices, default=LineStatus.PENDING)
+    decision = models.ForeignKey(CreditDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField()
+    expires_on = models.DateField()
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-granted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household", "product_code"],
+                condition=models.Q(status__in=LIVE_LINE_STATUSES),
+                name="one_live_line_per_household_product",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(used_fen__gte=0) & models.Q(used_fen__lte=models.F("limit_fen")),
+                name="line_used_within_limit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.pk}: {self.limit_fen} fen ({self.status})"
+
+    @property
+    def available_fen(self) -> int:
+        return self.limit_fen - self.used_fen

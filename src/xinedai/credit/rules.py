@@ -246,5 +246,5 @@ def staff_pattern(raises_by_manager: Mapping[str, int], *, threshold: int) -> li
     return sorted(m for m, n in raises_by_manager.items() if n >= threshold)
 
 
-def binding_names(codes: Sequence[int]) -> list[str]:
+def binding_names(codes: Sequence[int] | np.ndarray) -> list[str]:
     return [CONSTRAINTS[int(c)] for c in codes]

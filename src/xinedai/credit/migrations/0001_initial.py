@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,25 +14,60 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ScoreModel',
+            name="ScoreModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('family', models.CharField(default='xinedai', max_length=32, verbose_name='product family')),
-                ('version', models.PositiveIntegerField()),
-                ('name', models.CharField(max_length=100)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('retired', 'Retired'), ('rejected', 'Rejected')], default='draft', max_length=16)),
-                ('compiled', models.JSONField()),
-                ('report', models.JSONField()),
-                ('data_description', models.CharField(blank=True, max_length=300)),
-                ('trained_at', models.DateTimeField()),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('trained_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("family", models.CharField(default="xinedai", max_length=32, verbose_name="product family")),
+                ("version", models.PositiveIntegerField()),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("active", "Active"),
+                            ("retired", "Retired"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("compiled", models.JSONField()),
+                ("report", models.JSONField()),
+                ("data_description", models.CharField(blank=True, max_length=300)),
+                ("trained_at", models.DateTimeField()),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "trained_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['family', '-version'],
-                'permissions': [('approve_scoremodel', 'Can approve and activate a scorecard model')],
-                'constraints': [models.UniqueConstraint(fields=('family', 'version'), name='one_number_per_model_version'), models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('family',), name='one_active_model_per_family')],
+                "ordering": ["family", "-version"],
+                "permissions": [("approve_scoremodel", "Can approve and activate a scorecard model")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("family", "version"), name="one_number_per_model_version"),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "active")), fields=("family",), name="one_active_model_per_family"
+                    ),
+                ],
             },
         ),
     ]
