@@ -37,6 +37,8 @@ class Variable:
         return len(self.points)
 
     def __post_init__(self) -> None:
+        if not 1 <= len(self.points) < 255:
+            raise ValueError(f"{self.name}: 1 to 254 bins (bin indices are one byte, the missing bin included)")
         if self.kind == NUMERIC:
             if len(self.points) != len(self.edges) + 1:
                 raise ValueError(f"{self.name}: {len(self.edges)} edges need {len(self.edges) + 1} points")
@@ -89,6 +91,8 @@ class Scorecard:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not self.variables:
+            raise ValueError("a scorecard needs at least one variable")
         tables = [v.table for v in self.variables]
         offsets = np.cumsum([0, *[len(t) for t in tables[:-1]]]).astype(np.intp)
         object.__setattr__(self, "_flat", np.concatenate([np.asarray(t, dtype=np.int32) for t in tables]))
