@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -42,6 +43,17 @@ class BulkLoader:
                 [seq, n],
             )
             return int(cursor.fetchone()[0]) - n + 1
+
+    def id_set(self, column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
+        """A WHERE fragment `column IN <ids>` bound as ONE parameter, for id sets of any size.
+
+        Tens of thousands of `%s` placeholders are slow to build and exceed SQLite's variable limit;
+        PostgreSQL takes an array, SQLite a JSON list read by json_each.
+        """
+        values = [int(i) for i in ids]
+        if self.vendor == "postgresql":
+            return f"{column} = ANY(%s)", [values]
+        return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(values)]
 
     def write(self, model: type[models.Model], columns: dict[str, Sequence[Any]]) -> int:
         """Insert rows given column-wise (field name → values, all of equal length). Returns the row count."""

@@ -8,8 +8,7 @@ one ORM save per household. Runs in the caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,22 +38,29 @@ class BatchResult:
     skipped: int = 0  # households without a file or a head with an ID number
 
 
-def _fetch(ids: Sequence[int]) -> dict[str, np.ndarray]:
-    """Households' current files and heads' birth dates, as columns."""
+def _stream(loader: BulkLoader, ids: Sequence[int], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+    """Households' current files and heads' birth dates, as columns, chunk by chunk from ONE query.
+
+    One query reads each table once (a server-side cursor on PostgreSQL); a query per chunk would
+    scan the members table again for every chunk.
+    """
     h, f, m = Household._meta.db_table, FileVersion._meta.db_table, Member._meta.db_table
-    placeholders = ", ".join(["%s"] * len(ids))
     file_cols = ", ".join(f"f.{c}" for c in features.NEEDED)
+    where, params = loader.id_set("h.id", ids)
     sql = (
         f"SELECT h.id, h.size, h.segments, f.id, {file_cols}, m.birth_date FROM {h} h"
         f" JOIN {f} f ON f.id = h.current_file_id"
         f" JOIN {m} m ON m.household_id = h.id AND m.relation = 'head'"
-        f" WHERE h.id IN ({placeholders}) AND m.birth_date IS NOT NULL ORDER BY h.id"
+        f" WHERE {where} AND m.birth_date IS NOT NULL ORDER BY h.id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(ids))
-        rows = cursor.fetchall()
-    if not rows:
-        return {}
+    cursor = connection.chunked_cursor() if loader.vendor == "postgresql" else connection.cursor()
+    with cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk_size):
+            yield _columns(rows)
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
     cols = list(zip(*rows, strict=True))
     out: dict[str, np.ndarray] = {
         "household_id": np.asarray(cols[0], dtype=np.int64),
@@ -64,10 +70,25 @@ def _fetch(ids: Sequence[int]) -> dict[str, np.ndarray]:
     }
     for i, name in enumerate(features.NEEDED, start=4):
         out[name] = np.asarray(cols[i], dtype=np.int64)
-    out["birth_date"] = np.asarray(
-        [b if isinstance(b, dt.date) else dt.date.fromisoformat(str(b)) for b in cols[-1]], dtype="datetime64[D]"
-    )
+    births = cols[-1]
+    if births and not isinstance(births[0], dt.date):  # SQLite returns ISO text
+        births = tuple(dt.date.fromisoformat(str(b)) for b in births)
+    out["birth_date"] = np.asarray(births, dtype="datetime64[D]")
     return out
+
+
+def _live_lines(loader: BulkLoader, ids: np.ndarray) -> list[tuple[int, int, str, int, int]]:
+    """(line id, household id, product, limit, used) of the live lines of these households."""
+    table = CreditLine._meta.db_table
+    where, params = loader.id_set("household_id", ids.tolist())
+    statuses = ", ".join(f"'{s.value}'" for s in LIVE_LINE_STATUSES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, household_id, product_code, limit_fen, used_fen FROM {table}"
+            f" WHERE {where} AND status IN ({statuses})",
+            params,
+        )
+        return [(int(a), int(b), str(c), int(d), int(e)) for a, b, c, d, e in cursor.fetchall()]
 
 
 def _ages(birth: np.ndarray, on: dt.date) -> np.ndarray:
@@ -77,19 +98,6 @@ def _ages(birth: np.ndarray, on: dt.date) -> np.ndarray:
     days = (birth - birth.astype("datetime64[M]")).astype(np.int64) + 1
     not_yet = (months > on.month) | ((months == on.month) & (days > on.day))
     return on.year - years - not_yet.astype(np.int64)
-
-
-def _exposure(ids: np.ndarray) -> np.ndarray:
-    """Limits of live lines of other products, per household (the per-customer cap spans products)."""
-    totals: dict[int, int] = {}
-    qs = (
-        CreditLine.objects.filter(household_id__in=ids.tolist(), status__in=LIVE_LINE_STATUSES)
-        .exclude(product_code=PRODUCT)
-        .values_list("household_id", "limit_fen")
-    )
-    for hid, limit in qs:
-        totals[hid] = totals.get(hid, 0) + int(limit)
-    return np.asarray([totals.get(int(i), 0) for i in ids], dtype=np.int64)
 
 
 def _reasons_json(card: Scorecard, bins: np.ndarray, top: int = 3) -> list[str]:
@@ -131,22 +139,21 @@ def decide_batch(
     at = now()
     expires = as_of + dt.timedelta(days=LINE_TERM_DAYS)
     result = BatchResult()
-    ids = list(household_ids)
+    ids = sorted(int(i) for i in household_ids)
     total = len(ids)
-    for start in range(0, total, chunk_size):
-        chunk_ids = ids[start : start + chunk_size]
-        data = _fetch(chunk_ids)
-        if not data:
-            result.skipped += len(chunk_ids)
-            continue
+    for data in _stream(loader, ids, chunk_size):
         hid = data["household_id"]
         n = len(hid)
-        result.skipped += len(chunk_ids) - n
         data["age"] = _ages(data["birth_date"], as_of)
         feats = features.compute(data)
         bins = card.bin_columns(feats)
         scores = card.score_binned(bins)
-        exposure = _exposure(hid)
+        live = _live_lines(loader, hid)
+        other: dict[int, int] = {}
+        for _, h_id, product, limit, _used in live:
+            if product != PRODUCT:  # the per-customer cap spans the customer's other products
+                other[h_id] = other.get(h_id, 0) + limit
+        exposure = np.asarray([other.get(int(i), 0) for i in hid], dtype=np.int64)
         limits = rules.model_limits(
             scores,
             net_assets_fen=feats["net_assets_yuan"] * 100,
@@ -158,11 +165,9 @@ def decide_batch(
         )
         reasons = _reasons_json(card, bins)
         feature_names = [k for k in features.FEATURES if k != "segment"]
-        feature_matrix = np.column_stack([feats[k] for k in feature_names])
-        inputs = [
-            json.dumps(dict(zip(feature_names, map(int, row), strict=True)) | {"segment": seg, "exposure_fen": int(e)})
-            for row, seg, e in zip(feature_matrix, feats["segment"], exposure, strict=True)
-        ]
+        template = "{" + ", ".join(f'"{k}": %d' for k in feature_names) + ', "segment": "%s", "exposure_fen": %d}'
+        matrix = np.column_stack([*(feats[k] for k in feature_names), exposure]).tolist()
+        inputs = [template % (*row[:-1], seg, row[-1]) for row, seg in zip(matrix, feats["segment"], strict=True)]
         first = loader.reserve(CreditDecision, n)
         decision_ids = np.arange(first, first + n, dtype=np.int64)
         binding = rules.binding_names(limits.binding)
@@ -190,17 +195,14 @@ def decide_batch(
         )
         result.decided += n
         if grant:
-            live = CreditLine.objects.filter(
-                household_id__in=hid.tolist(), product_code=PRODUCT, status__in=LIVE_LINE_STATUSES
-            )
-            # A line already drawn is re-reviewed one by one (grant_line), not replaced by a batch.
-            drawn = np.isin(
-                hid,
-                np.asarray(list(live.filter(used_fen__gt=0).values_list("household_id", flat=True)), dtype=np.int64),
-            )
-            granted = (limits.limit_fen > 0) & ~drawn
+            # A line already drawn is re-reviewed one by one (services.grant_line), not replaced by a batch.
+            drawn_ids = [h for _, h, product, _, used in live if product == PRODUCT and used > 0]
+            granted = (limits.limit_fen > 0) & ~np.isin(hid, np.asarray(drawn_ids, dtype=np.int64))
             gid = hid[granted]
-            live.filter(household_id__in=gid.tolist()).update(status=LineStatus.REVOKED)
+            regranted = set(gid.tolist())
+            replaced = [line for line, h, product, _, _ in live if product == PRODUCT and h in regranted]
+            if replaced:
+                CreditLine.objects.filter(pk__in=replaced).update(status=LineStatus.REVOKED)
             m = int(granted.sum())
             loader.write(
                 CreditLine,
@@ -221,7 +223,8 @@ def decide_batch(
             result.granted += m
             result.limit_fen += int(limits.limit_fen[granted].sum())
         if progress:
-            progress("deciding", min(start + len(chunk_ids), total), total)
+            progress("deciding", result.decided, total)
+    result.skipped = total - result.decided
     audit.record(
         actor,
         "credit.batch",
