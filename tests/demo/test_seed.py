@@ -218,3 +218,17 @@ def test_demo_command_prepares_the_bank_and_prints_every_role(capsys):
     assert "xinedai-demo" in out
     call_command("demo", "--no-serve", "--households", "60")  # a second start seeds nothing more
     assert Household.objects.count() == 60
+
+
+def test_demo_bank_has_a_trained_model_and_lines_for_most_households():
+    from xinedai.credit.models import CreditLine, LimitStrategy, ScoreModel
+
+    seed_bank(households=1500, seed=11, as_of=dt.date(2026, 6, 30))
+    model = ScoreModel.objects.get(status="active")
+    assert model.trained_by.username == "risk01" and model.approved_by.username == "admin01"
+    assert model.report["test"]["auc"] > 0.7  # the history follows a known default process
+    strategy = LimitStrategy.objects.get(status="active")
+    assert strategy.created_by.username == "risk01" and strategy.approved_by.username == "admin01"
+    lines = CreditLine.objects.filter(status="active")
+    assert lines.count() > 1500 * 0.6
+    assert all(0 < ln.limit_fen <= 300_000_00 and ln.limit_fen % 100_000 == 0 for ln in lines)

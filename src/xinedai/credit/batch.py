@@ -77,6 +77,16 @@ def _columns(rows: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
     return out
 
 
+def iter_features(
+    ids: Sequence[int], *, as_of: dt.date, chunk_size: int = 50_000
+) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """(household ids, feature columns) chunk by chunk: what the scorecard sees of each household."""
+    loader = BulkLoader()
+    for data in _stream(loader, sorted(int(i) for i in ids), chunk_size):
+        data["age"] = _ages(data["birth_date"], as_of)
+        yield data["household_id"], features.compute(data)
+
+
 def _live_lines(loader: BulkLoader, ids: np.ndarray) -> list[tuple[int, int, str, int, int]]:
     """(line id, household id, product, limit, used) of the live lines of these households."""
     table = CreditLine._meta.db_table

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
@@ -52,10 +53,11 @@ class SeedResult:
     seconds: float = 0.0
     as_of: dt.date | None = None
     notes: list[str] = field(default_factory=list)
+    credit: dict[str, Any] = field(default_factory=dict)
 
 
 def seed_bank(*, households: int = 20000, seed: int = 20220630, progress: Progress | None = None,
-              as_of: dt.date | None = None) -> SeedResult:
+              as_of: dt.date | None = None, credit: bool = True) -> SeedResult:
     """Build the demo bank if missing, then top it up to `households` households.
 
     Runs in the caller's transaction when there is one (the `seed` command opens it); the household
@@ -76,6 +78,9 @@ def seed_bank(*, households: int = 20000, seed: int = 20220630, progress: Progre
             audit.record(None, "demo.seed", object_type="households.household",
                          after={"households": households, "seed": seed, "created": result.households_created,
                                 "as_of": as_of})
+    if credit:
+        with transaction.atomic():
+            result.credit = seed_credit(seed=seed, as_of=as_of, progress=progress)
     result.accounts = demo_accounts()
     result.seconds = time.perf_counter() - started
     return result
@@ -266,3 +271,54 @@ def _taken_checker(vendor: str) -> Callable[[list[str]], set[str]]:
         return out
 
     return taken
+
+
+HISTORY_MAX = 50_000
+
+
+def seed_credit(*, seed: int, as_of: dt.date, progress: Progress | None = None) -> dict[str, Any]:
+    """Train the demo scorecard on a loan history, have it and a strategy approved, grant lines.
+
+    The risk officer (risk01) trains and proposes; the administrator (admin01) approves: maker ≠ checker
+    as in production. Skipped when a model is already active.
+    """
+    from xinedai.core.dates import now
+    from xinedai.credit import services as credit
+    from xinedai.credit.batch import decide_batch, iter_features
+    from xinedai.credit.models import ScoreModel
+    from xinedai.credit.rules import DEFAULT_PARAMS
+    from xinedai.credit.training import train_scorecard
+
+    from .history import BAD, TARGET, loan_history
+
+    if ScoreModel.objects.filter(status="active").exists():
+        return {}
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=["risk01", "admin01"])}
+    ids = list(Household.objects.order_by("pk").values_list("pk", flat=True))
+    rng = np.random.default_rng(seed)
+    sample = sorted(rng.choice(ids, size=min(len(ids), HISTORY_MAX), replace=False).tolist()) if ids else []
+    parts = [feats for _, feats in iter_features(sample, as_of=as_of)]
+    if not parts:
+        return {}
+    joined = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    history = loan_history(joined, seed=seed)
+    if progress:
+        progress("model", 0, 1)
+    trained = train_scorecard(history, target=TARGET, bad_value=BAD, seed=seed)
+    model = ScoreModel.objects.create(
+        family="xinedai", version=1, name="信e贷评分卡(演示)", compiled=trained.scorecard.to_dict(),
+        report=trained.report, data_description=f"demo loan history, {len(history):,} loans", trained_at=now(),
+        trained_by=users.get("risk01"))
+    credit.approve_model(users["admin01"], model)
+    # Grade cut-offs from the model's own score distribution: A is the best 15 %, declined the worst 12 %.
+    scores = trained.scorecard.score({name: history[name].to_numpy() for name in trained.scorecard.names})
+    cuts = [int(np.percentile(scores, q)) for q in (85, 60, 30, 12)]
+    params = DEFAULT_PARAMS.to_dict() | {"grade_cutoffs": [[g, c] for g, c in zip("ABCD", cuts, strict=True)]}
+    strategy = credit.propose_strategy(users.get("risk01"), params, note="演示额度策略")
+    credit.approve_strategy(users["admin01"], strategy)
+    if progress:
+        progress("model", 1, 1)
+    result = decide_batch(ids, actor=users.get("risk01"), model=model, strategy=strategy, channel="combined",
+                          as_of=as_of, progress=(lambda p, d, t: progress("lines", d, t)) if progress else None)
+    return {"auc": trained.report.get("test", {}).get("auc"), "granted": result.granted,
+            "decided": result.decided}
