@@ -8,6 +8,7 @@ from xinedai.core.errors import BusinessError
 from xinedai.credit.api import router as credit_router
 from xinedai.households.api import router as households_router
 from xinedai.org.api import TokenAuth
+from xinedai.products.api import router as products_router
 
 api = NinjaAPI(
     title="xinedai API",
@@ -37,3 +38,4 @@ def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 
 api.add_router("/households", households_router)
 api.add_router("/credit", credit_router)
+api.add_router("/products", products_router)

@@ -71,3 +71,19 @@ def test_households_without_a_usable_file_are_skipped(credit):
     Household.objects.filter(pk=credit.h3.pk).update(current_file=None)
     result = run(credit, [credit.h1.pk, credit.h3.pk])
     assert (result.decided, result.skipped) == (1, 1)
+
+
+def test_batch_never_raises_a_guarded_limit(credit):
+    from xinedai.households import services as hh
+
+    ids = list(Household.objects.order_by("pk").values_list("pk", flat=True))
+    run(credit, ids)
+    before = CreditLine.objects.get(household=credit.h1, status="active").limit_fen
+    with transaction.atomic():  # deposits triple within days, no supporting document
+        hh.save_file_version(credit.users["am1"], credit.h1, {
+            "asset_house_fen": 50_000_000, "asset_deposit_fen": 90_000_000, "liab_bank_fen": 2_000_000,
+            "income_planting_fen": 30_000_000, "expense_living_fen": 5_000_000}, reason="复核")
+    run(credit, [credit.h1.pk])
+    d = CreditDecision.objects.filter(household=credit.h1).order_by("-pk").first()
+    assert d.binding == "change_guard" and d.limit_fen == before
+    assert CreditLine.objects.get(household=credit.h1, status="active").limit_fen == before

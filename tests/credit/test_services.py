@@ -187,3 +187,12 @@ def test_card_features_exist_in_the_feature_set():
     from xinedai.credit.features import FEATURES
 
     assert set(CARD.names) <= set(FEATURES)
+
+
+def test_approval_needs_the_permission(bank):
+    model = make_model(trained_by=bank.users["risk"])
+    with pytest.raises(PermissionDenied) as err, transaction.atomic():
+        services.approve_model(bank.users["am1"], model)
+    assert err.value.code == "forbidden_approval"
+    model.refresh_from_db()
+    assert model.status == "draft"

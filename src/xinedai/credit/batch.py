@@ -24,7 +24,7 @@ from . import features, rules
 from .choices import LIVE_LINE_STATUSES, IntakeMode, LineStatus
 from .models import CreditDecision, CreditLine, LimitStrategy, ScoreModel
 from .scorecard import Scorecard
-from .services import LINE_TERM_DAYS
+from .services import LINE_TERM_DAYS, guarded_household_ids
 
 Progress = Callable[[str, int, int], None]
 PRODUCT = "xinedai"
@@ -173,6 +173,17 @@ def decide_batch(
             channel=channel,
             params=params,
         )
+        binding = rules.binding_names(limits.binding)
+        # The key-information change guard: a sharp unexplained change never raises a limit in a batch.
+        guarded: set[int] = set()
+        for k in range(0, n, 10_000):
+            guarded |= guarded_household_ids(hid[k : k + 10_000].tolist(), params)
+        if guarded:
+            current = {h: limit for _, h, product, limit, _ in live if product == PRODUCT}
+            cap = np.asarray([current.get(int(h), 0) for h in hid], dtype=np.int64)
+            held = np.isin(hid, np.asarray(sorted(guarded), dtype=np.int64)) & (limits.limit_fen > cap)
+            limits.limit_fen = np.where(held, cap, limits.limit_fen)
+            binding = ["change_guard" if h else b for h, b in zip(held.tolist(), binding, strict=True)]
         reasons = _reasons_json(card, bins)
         feature_names = [k for k in features.FEATURES if k != "segment"]
         template = "{" + ", ".join(f'"{k}": %d' for k in feature_names) + ', "segment": "%s", "exposure_fen": %d}'
@@ -180,7 +191,6 @@ def decide_batch(
         inputs = [template % (*row[:-1], seg, row[-1]) for row, seg in zip(matrix, feats["segment"], strict=True)]
         first = loader.reserve(CreditDecision, n)
         decision_ids = np.arange(first, first + n, dtype=np.int64)
-        binding = rules.binding_names(limits.binding)
         grade = [names[g] for g in limits.grade]
         loader.write(
             CreditDecision,

@@ -59,4 +59,46 @@ BINDING_LABELS = {
     "grade_cap": _("Grade cap"),
     "exposure": _("Existing exposure"),
     "decline": _("Score below the lowest grade"),
+    # small credit (小额信用)
+    "small_cap": _("Small-credit cap"),
+    "small_income": _("Small-credit income multiple"),
+    "small_refused": _("Small-credit rules not met"),
+    # key-information change guard (虚增授信额度): the limit is held at the current line's
+    "change_guard": _("Key-information change guard"),
+    # offline approval: the credit officer's decision
+    "officer": _("Credit officer's decision"),
+}
+
+# Why a small-credit request was refused (credit.rules.small_credit_limits reason codes).
+SMALL_REFUSAL_LABELS = {
+    "current_overdue": _("Amount overdue now"),
+    "overdue_history": _("Too many overdue times in 24 months"),
+    "three_elements_incomplete": _("Three identity elements incomplete"),
+    "below_minimum": _("Below the minimum limit"),
+}
+
+
+class ApplicationStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Awaiting review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+APPLICATION_BADGE = {"submitted": "amber", "approved": "green", "rejected": "red", "withdrawn": "gray"}
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACCEPTED = "accepted", _("Accepted: higher limit allowed")
+    REJECTED = "rejected", _("Rejected: limit kept")
+
+
+ALERT_BADGE = {"open": "amber", "accepted": "green", "rejected": "red"}
+
+# File figures the change guard watches (credit.rules.GUARDED), labelled for pages.
+GUARDED_LABELS = {
+    "total_assets_fen": _("Total assets"),
+    "annual_income_fen": _("Annual income"),
+    "total_liabilities_fen": _("Total liabilities"),
 }

@@ -6,7 +6,16 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import LIVE_LINE_STATUSES, Channel, IntakeMode, LineStatus, ModelStatus, StrategyStatus
+from .choices import (
+    LIVE_LINE_STATUSES,
+    AlertStatus,
+    ApplicationStatus,
+    Channel,
+    IntakeMode,
+    LineStatus,
+    ModelStatus,
+    StrategyStatus,
+)
 
 
 class ScoreModel(models.Model):
@@ -153,3 +162,79 @@ class CreditLine(models.Model):
     @property
     def available_fen(self) -> int:
         return self.limit_fen - self.used_fen
+
+
+class OfflineApplication(models.Model):
+    """An offline-approval case (线下审批、线上放款): an account manager submits a household, a credit
+    officer reviews the file, the model's suggestion and the documents, then approves or rejects.
+
+    The submitter can never review their own case (maker ≠ checker). An approval grants the line in
+    the same transaction and keeps the decision and the line it produced.
+    """
+
+    household = models.ForeignKey("households.Household", on_delete=models.PROTECT, related_name="offline_applications")
+    requested_limit_fen = models.BigIntegerField(_("requested limit"))
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.COMBINED)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(db_index=True)
+    # The model's suggestion computed at submission; null when no model or strategy was active then.
+    suggestion = models.ForeignKey(CreditDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED, db_index=True
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    approved_limit_fen = models.BigIntegerField(_("approved limit"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    decision = models.ForeignKey(CreditDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(CreditLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=models.Q(status="submitted"),
+                name="one_open_application_per_household",
+            ),
+            models.CheckConstraint(condition=models.Q(requested_limit_fen__gt=0), name="application_limit_positive"),
+        ]
+        permissions = [("review_application", "Can review offline applications and change alerts")]
+
+    def __str__(self) -> str:
+        return f"application {self.pk}: {self.requested_limit_fen} fen ({self.status})"
+
+
+class ChangeAlert(models.Model):
+    """A key-information change alert (the case study's 虚增授信额度 risk): a household's key figures
+    moved sharply since the file version its live line was granted on, without a new supporting
+    document. Until a reviewer accepts it, decisions on that file do not raise the limit.
+    """
+
+    household = models.ForeignKey("households.Household", on_delete=models.PROTECT, related_name="change_alerts")
+    from_version = models.ForeignKey("households.FileVersion", on_delete=models.PROTECT, related_name="+")
+    to_version = models.ForeignKey("households.FileVersion", on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(CreditLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decision = models.ForeignKey(CreditDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    items = models.JSONField(default=list)  # credit.rules.change_guard items: field, before, after, delta
+    status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN, db_index=True)
+    raised_at = models.DateTimeField(db_index=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    outcome_note = models.CharField(_("outcome note"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"], condition=models.Q(status="open"), name="one_open_change_alert_per_household"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"change alert {self.pk} ({self.status})"

@@ -1,4 +1,5 @@
-"""Credit use cases: approve models and strategies (maker ≠ checker), decide, grant credit lines.
+"""Credit use cases: approve models and strategies (maker ≠ checker), decide (model and small credit),
+grant credit lines, offline applications and their review, and the key-information change guard.
 
 Services run in the caller's transaction and write their audit rows there; they never commit.
 """
@@ -6,23 +7,37 @@ Services run in the caller's transaction and write their audit rows there; they 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Max, Sum
+from django.contrib.auth import get_user_model
+from django.db.models import F, Max, Sum
 
 from xinedai.core import audit
 from xinedai.core.dates import business_today, now
 from xinedai.core.errors import BusinessError, PermissionDenied, ValidationFailed
 from xinedai.core.ids import age_on
-from xinedai.households.models import FileVersion, Household
+from xinedai.households.access import households_for
+from xinedai.households.models import Document, FileVersion, Household
 
-from . import features, rules
-from .choices import LIVE_LINE_STATUSES, Channel, IntakeMode, LineStatus, ModelStatus, StrategyStatus
-from .models import CreditDecision, CreditLine, LimitStrategy, ScoreModel
+from . import access, features, rules
+from .choices import (
+    LIVE_LINE_STATUSES,
+    AlertStatus,
+    ApplicationStatus,
+    Channel,
+    IntakeMode,
+    LineStatus,
+    ModelStatus,
+    StrategyStatus,
+)
+from .models import ChangeAlert, CreditDecision, CreditLine, LimitStrategy, OfflineApplication, ScoreModel
 from .scorecard import Scorecard
 
 LINE_TERM_DAYS = 365  # annual re-review
+PRODUCT = "xinedai"  # the base product; the product catalogue (issue 3, scope 1) will widen this
 
 
 class NotConfigured(BusinessError):
@@ -43,9 +58,15 @@ def _maker_checker(actor: Any, maker: Any, what: str) -> None:
         )
 
 
+def _require(actor: Any, perm: str) -> None:
+    if not actor.has_perm(perm):
+        raise PermissionDenied("您没有审批权限", "You may not approve this", code="forbidden_approval", perm=perm)
+
+
 def approve_model(actor: Any, model: ScoreModel) -> ScoreModel:
     """Activate a trained model for its family after a second person's approval; the old one retires."""
     _maker_checker(actor, model.trained_by, "模型")
+    _require(actor, "credit.approve_scoremodel")
     model = ScoreModel.objects.select_for_update().get(pk=model.pk)
     if model.status != ModelStatus.DRAFT:
         raise ValidationFailed("只能审批待审批的模型", "Only a draft model can be approved", code="model_not_draft")
@@ -82,6 +103,7 @@ def propose_strategy(actor: Any, params: dict[str, Any], *, note: str = "") -> L
 
 def approve_strategy(actor: Any, strategy: LimitStrategy) -> LimitStrategy:
     _maker_checker(actor, strategy.created_by, "额度策略")
+    _require(actor, "credit.approve_limitstrategy")
     strategy = LimitStrategy.objects.select_for_update().get(pk=strategy.pk)
     if strategy.status != StrategyStatus.DRAFT:
         raise ValidationFailed(
@@ -176,7 +198,7 @@ def decide(
         age = age_on(head.birth_date, today)
         family_size = household.size
         segment = features.primary_segment(household.segments)
-        exposure = exposure_fen(household, excluding_product="xinedai")
+        exposure = exposure_fen(household, excluding_product=PRODUCT)
         inputs = file_inputs(version, age=age, family_size=family_size, segment=segment)
     else:
         if file_values is None or age is None:
@@ -195,6 +217,16 @@ def decide(
         params=params,
     )
     grade = rules.grade_names(params)[int(limits.grade[0])]
+    limit, binding = int(limits.limit_fen[0]), rules.binding_names(limits.binding)[0]
+    decision_inputs: dict[str, Any] = {
+        **inputs,
+        "exposure_fen": exposure,
+        "candidates_fen": {k: int(v[0]) for k, v in limits.candidates.items()},
+    }
+    guard = None
+    if household is not None and version is not None:
+        guard = check_guard(household, version, params)
+        limit, binding = guard.hold(limit, binding, decision_inputs)
     decision = CreditDecision.objects.create(
         household=household,
         file_version=version,
@@ -202,20 +234,18 @@ def decide(
         channel=channel,
         score=score,
         grade=grade,
-        limit_fen=int(limits.limit_fen[0]),
-        binding=rules.binding_names(limits.binding)[0],
+        limit_fen=limit,
+        binding=binding,
         reasons=reasons,
-        inputs={
-            **inputs,
-            "exposure_fen": exposure,
-            "candidates_fen": {k: int(v[0]) for k, v in limits.candidates.items()},
-        },
+        inputs=decision_inputs,
         score_model=model,
         strategy=strategy,
         source=source,
         created_at=now(),
         created_by=_user(actor),
     )
+    if guard is not None and household is not None:
+        guard.raise_alert(actor, household, decision)
     if household is not None:
         audit.record(
             actor,
@@ -250,8 +280,12 @@ def grant_line(
         raise ValidationFailed(
             "该决策未给出额度", "The decision grants no limit", code="no_limit", binding=decision.binding
         )
+    if CreditLine.objects.filter(decision=decision).exists():
+        raise ValidationFailed("该决策已经授信", "This decision has already granted a line", code="decision_used")
     params = rules.StrategyParams.from_dict(decision.strategy.params)
-    others = exposure_fen(household, excluding_product="xinedai")
+    others = exposure_fen(household, excluding_product=PRODUCT)
+    # Conservative on purpose: for a pure-online line every other live line counts against the
+    # 200,000 RMB online cap; for a combined line, against 300,000 RMB.
     cap = params.channel_caps_fen[decision.channel]
     if others + decision.limit_fen > cap:
         raise ValidationFailed(
@@ -262,7 +296,7 @@ def grant_line(
             exposure_fen=others,
         )
     previous = (
-        CreditLine.objects.filter(household=household, product_code="xinedai", status__in=LIVE_LINE_STATUSES)
+        CreditLine.objects.filter(household=household, product_code=PRODUCT, status__in=LIVE_LINE_STATUSES)
         .select_for_update()
         .first()
     )
@@ -300,3 +334,578 @@ def grant_line(
         scope_path=household.village.grid.outlet.path,
     )
     return line
+
+
+def _scope(household: Household) -> str:
+    return household.village.grid.outlet.path
+
+
+def live_line(household: Household) -> CreditLine | None:
+    return (
+        CreditLine.objects.filter(household=household, product_code=PRODUCT, status__in=LIVE_LINE_STATUSES)
+        .select_related("decision__file_version")
+        .first()
+    )
+
+
+def _not_own_case(actor: Any, maker_id: int | None, what: str) -> None:
+    if maker_id is not None and maker_id == actor.pk:
+        raise PermissionDenied(
+            f"不能审批自己提交的{what}", f"You cannot review the {what} you made yourself", code="maker_is_checker"
+        )
+
+
+# Key-information change guard ------------------------------------------------------------------
+
+
+def _guard_items(
+    granted: FileVersion, current: FileVersion, *, newest_document_version: int | None, params: rules.StrategyParams
+) -> list[dict[str, Any]]:
+    if current.pk == granted.pk:
+        return []
+    days = max(0, (current.created_at - granted.created_at).days)
+    new_document = newest_document_version is not None and newest_document_version > granted.version
+    return rules.change_guard(
+        granted.values(), current.values(), days_between=days, new_document=new_document, params=params
+    )
+
+
+@dataclass
+class GuardCheck:
+    """The change guard's verdict on one household's current file against its live line's file."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    line: CreditLine | None = None
+    from_version: FileVersion | None = None
+    to_version: FileVersion | None = None
+    accepted: bool = False  # a reviewer accepted this very file version
+    held: bool = False
+
+    @property
+    def triggered(self) -> bool:
+        return bool(self.items) and not self.accepted
+
+    def hold(self, limit_fen: int, binding: str, inputs: dict[str, Any]) -> tuple[int, str]:
+        """Cap a decision's limit at the live line's when the guard holds; note why in its inputs."""
+        if not self.triggered or self.line is None or limit_fen <= self.line.limit_fen:
+            return limit_fen, binding
+        inputs["change_guard"] = {
+            "items": self.items,
+            "from_version": self.from_version.version if self.from_version else None,
+            "to_version": self.to_version.version if self.to_version else None,
+            "uncapped_limit_fen": limit_fen,
+            "uncapped_binding": binding,
+            "line_limit_fen": self.line.limit_fen,
+        }
+        self.held = True
+        return self.line.limit_fen, "change_guard"
+
+    def raise_alert(self, actor: Any, household: Household, decision: CreditDecision) -> ChangeAlert | None:
+        """Open (or bring up to date) the household's one open alert after a held decision.
+
+        A file version a reviewer already rejected stays held without a new alert.
+        """
+        if not self.held or self.from_version is None or self.to_version is None:
+            return None
+        if ChangeAlert.objects.filter(
+            household=household, to_version=self.to_version, status=AlertStatus.REJECTED
+        ).exists():
+            return None
+        alert = ChangeAlert.objects.select_for_update().filter(household=household, status=AlertStatus.OPEN).first()
+        if alert is not None:
+            if alert.to_version_id == self.to_version.pk:
+                return alert
+            before = {"to_version": alert.to_version.version, "items": alert.items}
+            alert.from_version, alert.to_version, alert.items = self.from_version, self.to_version, self.items
+            alert.line, alert.decision = self.line, decision
+            alert.save(update_fields=["from_version", "to_version", "items", "line", "decision"])
+            audit.record(
+                actor,
+                "credit.alert.refresh",
+                alert,
+                before=before,
+                after={"to_version": self.to_version.version, "items": self.items},
+                scope_path=_scope(household),
+            )
+            return alert
+        alert = ChangeAlert.objects.create(
+            household=household,
+            from_version=self.from_version,
+            to_version=self.to_version,
+            line=self.line,
+            decision=decision,
+            items=self.items,
+            raised_at=now(),
+        )
+        audit.record(
+            actor,
+            "credit.alert.raise",
+            alert,
+            after={
+                "household": household.code,
+                "from_version": self.from_version.version,
+                "to_version": self.to_version.version,
+                "items": self.items,
+                "decision": decision.pk,
+            },
+            scope_path=_scope(household),
+        )
+        return alert
+
+
+def check_guard(household: Household, version: FileVersion, params: rules.StrategyParams) -> GuardCheck:
+    """Compare the household's file with the version its live line was granted on (no line: no guard)."""
+    line = live_line(household)
+    if line is None or line.decision is None or line.decision.file_version is None:
+        return GuardCheck(line=line)
+    granted = line.decision.file_version
+    newest = Document.objects.filter(household=household).aggregate(m=Max("file_version__version"))["m"]
+    items = _guard_items(granted, version, newest_document_version=newest, params=params)
+    accepted = (
+        bool(items)
+        and ChangeAlert.objects.filter(household=household, to_version=version, status=AlertStatus.ACCEPTED).exists()
+    )
+    return GuardCheck(items=items, line=line, from_version=granted, to_version=version, accepted=accepted)
+
+
+def guarded_household_ids(ids: Iterable[int], params: rules.StrategyParams | None = None) -> set[int]:
+    """Households (of `ids`) whose limit must not rise automatically now: the guard for batch runs.
+
+    A few queries per call whatever the number of ids; call it per chunk of a batch.
+    """
+    ids = list(ids)
+    if not ids:
+        return set()
+    params = params or rules.StrategyParams.from_dict(active_strategy().params)
+    lines = (
+        CreditLine.objects.filter(
+            household_id__in=ids,
+            product_code=PRODUCT,
+            status__in=LIVE_LINE_STATUSES,
+            decision__file_version__isnull=False,
+        )
+        .exclude(household__current_file__isnull=True)
+        .exclude(household__current_file=F("decision__file_version"))
+        .select_related("decision__file_version", "household__current_file")
+    )
+    candidates = {line.household_id: line for line in lines}
+    if not candidates:
+        return set()
+    newest = dict(
+        Document.objects.filter(household_id__in=candidates)
+        .values("household_id")
+        .annotate(m=Max("file_version__version"))
+        .values_list("household_id", "m")
+    )
+    accepted = set(
+        ChangeAlert.objects.filter(household_id__in=candidates, status=AlertStatus.ACCEPTED).values_list(
+            "household_id", "to_version_id"
+        )
+    )
+    out = set()
+    for hid, line in candidates.items():
+        current = line.household.current_file
+        assert current is not None and line.decision is not None and line.decision.file_version is not None
+        if (hid, current.pk) in accepted:
+            continue
+        if _guard_items(line.decision.file_version, current, newest_document_version=newest.get(hid), params=params):
+            out.add(hid)
+    return out
+
+
+def review_alert(actor: Any, alert: ChangeAlert, *, accept: bool, note: str) -> ChangeAlert:
+    """Accept (the next decision may raise the limit) or reject (the limit stays) a change alert."""
+    access.require_review(actor)
+    alert = ChangeAlert.objects.select_for_update().select_related("household__village__grid__outlet").get(pk=alert.pk)
+    access.require_in_scope(actor, alert.household)
+    _not_own_case(actor, alert.to_version.created_by_id, "档案变更")
+    if alert.status != AlertStatus.OPEN:
+        raise ValidationFailed("该预警已处理", "This alert has already been reviewed", code="alert_closed")
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed("请填写核查结论", "Record the outcome of the review", code="note_required", field="note")
+    alert.status = AlertStatus.ACCEPTED if accept else AlertStatus.REJECTED
+    alert.reviewed_by, alert.reviewed_at, alert.outcome_note = actor, now(), note[:500]
+    alert.save(update_fields=["status", "reviewed_by", "reviewed_at", "outcome_note"])
+    audit.record(
+        actor,
+        "credit.alert.accept" if accept else "credit.alert.reject",
+        alert,
+        before={"status": AlertStatus.OPEN},
+        after={"status": alert.status, "household": alert.household.code, "to_version": alert.to_version.version},
+        reason=note,
+        scope_path=_scope(alert.household),
+    )
+    return alert
+
+
+def flag_managers(
+    window_days: int,
+    threshold: int,
+    *,
+    user: Any = None,
+    at: dt.datetime | None = None,
+    params: rules.StrategyParams | None = None,
+) -> list[dict[str, Any]]:
+    """Account managers (the makers of file versions) who sharply raised the key figures of at least
+    `threshold` households within the last `window_days` (the staff side of 虚增授信额度).
+
+    "Sharply" is the change guard's own test (strategy thresholds) between a version and the one before
+    it. With `user`, only households in that user's scope count.
+    """
+    at = at or now()
+    if params is None:
+        strategy = LimitStrategy.objects.filter(status=StrategyStatus.ACTIVE).first()
+        params = rules.StrategyParams.from_dict(strategy.params) if strategy else rules.DEFAULT_PARAMS
+    recent = FileVersion.objects.filter(
+        created_at__gt=at - dt.timedelta(days=window_days), created_at__lte=at, version__gt=1, created_by__isnull=False
+    )
+    if user is not None:
+        recent = recent.filter(household__in=households_for(user))
+    cols = ("household_id", "version", *rules.GUARDED)
+    rows = list(recent.values(*cols, "created_by_id"))
+    if not rows:
+        return []
+    wanted = {(r["household_id"], r["version"] - 1) for r in rows}
+    previous = {
+        (p["household_id"], p["version"]): p
+        for p in FileVersion.objects.filter(household_id__in={h for h, _ in wanted}).values(*cols)
+        if (p["household_id"], p["version"]) in wanted
+    }
+    raised: dict[str, set[int]] = {}
+    for r in rows:
+        before = previous.get((r["household_id"], r["version"] - 1))
+        if before is None:
+            continue
+        if rules.change_guard(before, r, days_between=0, new_document=False, params=params):
+            raised.setdefault(str(r["created_by_id"]), set()).add(r["household_id"])
+    flagged = rules.staff_pattern({k: len(v) for k, v in raised.items()}, threshold=threshold)
+    users = get_user_model().objects.filter(pk__in=[int(k) for k in flagged]).select_related("staff").in_bulk()
+    out = [{"user": users[int(k)], "households": len(raised[k])} for k in flagged if int(k) in users]
+    return sorted(out, key=lambda x: (-x["households"], x["user"].username))
+
+
+# Small credit (小额信用) -------------------------------------------------------------------------
+
+
+def decide_small(
+    actor: Any, household: Household, today: dt.date | None = None, *, source: str = "page"
+) -> CreditDecision:
+    """A small pure-online credit decision on the simplified rule set (cap and rules from the strategy)."""
+    today = today or business_today()
+    strategy = active_strategy()
+    params = rules.StrategyParams.from_dict(strategy.params)
+    version = household.current_file
+    if version is None:
+        raise ValidationFailed("该户尚无档案", "The household has no file yet", code="file_missing")
+    exposure = exposure_fen(household, excluding_product=PRODUCT)
+    disposable = version.disposable_income_fen
+    limits, refusals = rules.small_credit_limits(
+        disposable_income_fen=np.array([disposable]),
+        exposure_fen=np.array([exposure]),
+        current_overdue_fen=np.array([version.credit_current_overdue_fen]),
+        overdue_count_24m=np.array([version.credit_overdue_count_24m]),
+        three_elements_complete=np.array([household.three_elements_complete]),
+        params=params,
+    )
+    limit, codes = int(limits[0]), refusals[0]
+    candidates = {
+        "small_cap": params.small_cap_fen,
+        "small_income": int(max(disposable, 0) * params.small_income_multiple),
+        "channel_cap": params.channel_caps_fen[Channel.ONLINE],
+    }
+    ceiling = min(candidates.values())
+    binding = min(candidates, key=lambda k: candidates[k])  # ties: first in the order above
+    if exposure > 0 and ceiling - exposure < params.min_limit_fen:
+        binding = "exposure"
+    if any(c != "below_minimum" for c in codes):
+        binding = "small_refused"
+    decision_inputs: dict[str, Any] = {
+        "disposable_income_fen": disposable,
+        "current_overdue_fen": version.credit_current_overdue_fen,
+        "overdue_count_24m": version.credit_overdue_count_24m,
+        "three_elements_complete": household.three_elements_complete,
+        "exposure_fen": exposure,
+        "candidates_fen": candidates,
+        "on": today.isoformat(),
+    }
+    guard = check_guard(household, version, params)
+    limit, binding = guard.hold(limit, binding, decision_inputs)
+    decision = CreditDecision.objects.create(
+        household=household,
+        file_version=version,
+        mode=IntakeMode.SMALL_CREDIT,
+        channel=Channel.ONLINE,
+        score=None,
+        grade="",
+        limit_fen=limit,
+        binding=binding,
+        reasons=[{"code": c} for c in codes],
+        inputs=decision_inputs,
+        score_model=None,
+        strategy=strategy,
+        source=source,
+        created_at=now(),
+        created_by=_user(actor),
+    )
+    guard.raise_alert(actor, household, decision)
+    audit.record(
+        actor,
+        "credit.decision",
+        decision,
+        after={
+            "household": household.code,
+            "mode": decision.mode,
+            "limit_fen": limit,
+            "binding": binding,
+            "refusals": codes,
+            "strategy": strategy.version,
+        },
+        scope_path=_scope(household),
+    )
+    return decision
+
+
+# Offline approval (线下审批、线上放款) --------------------------------------------------------------
+
+CHANNEL_CAP_FEN = {Channel.ONLINE: rules.PURE_ONLINE_CAP_FEN, Channel.COMBINED: rules.COMBINED_CAP_FEN}
+
+
+def submit_application(
+    actor: Any,
+    household: Household,
+    *,
+    requested_limit_fen: int,
+    channel: str = Channel.COMBINED,
+    note: str = "",
+    today: dt.date | None = None,
+) -> OfflineApplication:
+    """An account manager submits a household for offline approval; the model's suggestion is computed
+    now when a model and a strategy are active (otherwise the reviewer decides without one)."""
+    access.require_submit(actor)
+    access.require_in_scope(actor, household)
+    if channel not in Channel.values:
+        raise ValidationFailed("渠道无效", "Unknown channel", code="channel_unknown", field="channel")
+    if requested_limit_fen <= 0:
+        raise ValidationFailed(
+            "申请额度须大于零", "The requested limit must be above zero", code="limit_positive", field="requested_limit"
+        )
+    cap = CHANNEL_CAP_FEN[Channel(channel)]
+    if requested_limit_fen > cap:
+        raise ValidationFailed(
+            f"申请额度超过该渠道上限{cap // 100:,}元",
+            f"The requested limit exceeds the channel cap of {cap // 100:,} yuan",
+            code="over_channel_cap",
+            field="requested_limit",
+            cap_fen=cap,
+        )
+    locked = Household.objects.select_for_update().select_related("village__grid__outlet").get(pk=household.pk)
+    if locked.current_file_id is None:
+        raise ValidationFailed("该户尚无档案", "The household has no file yet", code="file_missing")
+    if OfflineApplication.objects.filter(household=locked, status=ApplicationStatus.SUBMITTED).exists():
+        raise ValidationFailed(
+            "该户已有待审批的申请", "This household already has an application awaiting review", code="application_open"
+        )
+    suggestion = None
+    try:
+        suggestion = decide(actor, household=locked, channel=channel, source="offline", today=today)
+    except NotConfigured:
+        suggestion = None
+    application = OfflineApplication.objects.create(
+        household=locked,
+        requested_limit_fen=requested_limit_fen,
+        channel=channel,
+        note=(note or "").strip()[:300],
+        submitted_by=actor,
+        submitted_at=now(),
+        suggestion=suggestion,
+    )
+    audit.record(
+        actor,
+        "credit.application.submit",
+        application,
+        after={
+            "household": locked.code,
+            "requested_limit_fen": requested_limit_fen,
+            "channel": channel,
+            "suggestion": suggestion.pk if suggestion else None,
+            "suggested_limit_fen": suggestion.limit_fen if suggestion else None,
+        },
+        reason=application.note,
+        scope_path=_scope(locked),
+    )
+    return application
+
+
+def _open_application(actor: Any, application: OfflineApplication) -> OfflineApplication:
+    access.require_review(actor)
+    app = (
+        OfflineApplication.objects.select_for_update(of=("self",))
+        .select_related("household__village__grid__outlet", "suggestion__score_model")
+        .get(pk=application.pk)
+    )
+    access.require_in_scope(actor, app.household)
+    _not_own_case(actor, app.submitted_by_id, "申请")
+    if app.status != ApplicationStatus.SUBMITTED:
+        raise ValidationFailed(
+            "该申请已处理", "This application is no longer awaiting review", code="application_closed"
+        )
+    return app
+
+
+def approve_application(
+    actor: Any,
+    application: OfflineApplication,
+    *,
+    approved_limit_fen: int,
+    reason: str = "",
+    today: dt.date | None = None,
+) -> CreditLine:
+    """A credit officer approves: a decision of mode offline_approval and its line, in one transaction.
+
+    A limit other than the model's suggestion (or any limit without one) needs a reason; the limit
+    stays within the channel cap less the customer's other lines.
+    """
+    app = _open_application(actor, application)
+    reason = (reason or "").strip()
+    if approved_limit_fen <= 0:
+        raise ValidationFailed(
+            "批准额度须大于零", "The approved limit must be above zero", code="limit_positive", field="approved_limit"
+        )
+    strategy = active_strategy()
+    params = rules.StrategyParams.from_dict(strategy.params)
+    household = app.household
+    cap = params.channel_caps_fen[app.channel]
+    others = exposure_fen(household, excluding_product=PRODUCT)
+    if others + approved_limit_fen > cap:
+        raise ValidationFailed(
+            f"超过单户授信上限:最多还可批准{max(cap - others, 0) // 100:,}元",
+            f"The customer's cap across all products would be exceeded: at most {max(cap - others, 0) // 100:,} yuan",
+            code="customer_cap",
+            field="approved_limit",
+            cap_fen=cap,
+            exposure_fen=others,
+        )
+    suggestion = app.suggestion
+    suggested = suggestion.limit_fen if suggestion else None
+    if approved_limit_fen != suggested and not reason:
+        raise ValidationFailed(
+            "批准额度与模型建议不同,请填写理由" if suggestion else "没有模型建议,请填写审批理由",
+            "Say why the limit differs from the model's suggestion"
+            if suggestion
+            else "There is no model suggestion: say why",
+            code="reason_required",
+            field="reason",
+        )
+    version = household.current_file
+    decision = CreditDecision.objects.create(
+        household=household,
+        file_version=version,
+        mode=IntakeMode.OFFLINE_APPROVAL,
+        channel=app.channel,
+        score=suggestion.score if suggestion else None,
+        grade=suggestion.grade if suggestion else "",
+        limit_fen=approved_limit_fen,
+        binding="officer",
+        reasons=suggestion.reasons if suggestion else [],
+        inputs={
+            "application": app.pk,
+            "requested_limit_fen": app.requested_limit_fen,
+            "suggestion": suggestion.pk if suggestion else None,
+            "suggested_limit_fen": suggested,
+            "exposure_fen": others,
+            "reason": reason,
+            "submitted_by": app.submitted_by_id,
+        },
+        score_model=suggestion.score_model if suggestion else None,
+        strategy=strategy,
+        source="offline",
+        created_at=now(),
+        created_by=_user(actor),
+    )
+    audit.record(
+        actor,
+        "credit.decision",
+        decision,
+        after={
+            "household": household.code,
+            "mode": decision.mode,
+            "limit_fen": approved_limit_fen,
+            "binding": "officer",
+            "application": app.pk,
+            "strategy": strategy.version,
+        },
+        reason=reason,
+        scope_path=_scope(household),
+    )
+    line = grant_line(actor, decision, today=today)
+    app.status, app.reviewed_by, app.reviewed_at = ApplicationStatus.APPROVED, actor, now()
+    app.approved_limit_fen, app.reason, app.decision, app.line = approved_limit_fen, reason[:500], decision, line
+    app.save(update_fields=["status", "reviewed_by", "reviewed_at", "approved_limit_fen", "reason", "decision", "line"])
+    audit.record(
+        actor,
+        "credit.application.approve",
+        app,
+        before={"status": ApplicationStatus.SUBMITTED},
+        after={
+            "status": app.status,
+            "household": household.code,
+            "requested_limit_fen": app.requested_limit_fen,
+            "suggested_limit_fen": suggested,
+            "approved_limit_fen": approved_limit_fen,
+            "line": line.pk,
+        },
+        reason=reason,
+        scope_path=_scope(household),
+    )
+    return line
+
+
+def reject_application(actor: Any, application: OfflineApplication, *, reason: str) -> OfflineApplication:
+    app = _open_application(actor, application)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(
+            "请填写拒绝理由", "Say why the application is rejected", code="reason_required", field="reason"
+        )
+    app.status, app.reviewed_by, app.reviewed_at, app.reason = ApplicationStatus.REJECTED, actor, now(), reason[:500]
+    app.save(update_fields=["status", "reviewed_by", "reviewed_at", "reason"])
+    audit.record(
+        actor,
+        "credit.application.reject",
+        app,
+        before={"status": ApplicationStatus.SUBMITTED},
+        after={"status": app.status, "household": app.household.code},
+        reason=reason,
+        scope_path=_scope(app.household),
+    )
+    return app
+
+
+def withdraw_application(actor: Any, application: OfflineApplication, *, reason: str = "") -> OfflineApplication:
+    """The submitter takes back an application still awaiting review."""
+    app = (
+        OfflineApplication.objects.select_for_update(of=("self",))
+        .select_related("household__village__grid__outlet")
+        .get(pk=application.pk)
+    )
+    if app.submitted_by_id != getattr(actor, "pk", None):
+        raise PermissionDenied(
+            "只有提交人可以撤回申请", "Only the submitter can withdraw an application", code="forbidden_withdraw"
+        )
+    if app.status != ApplicationStatus.SUBMITTED:
+        raise ValidationFailed(
+            "该申请已处理", "This application is no longer awaiting review", code="application_closed"
+        )
+    app.status, app.reviewed_at, app.reason = ApplicationStatus.WITHDRAWN, now(), (reason or "").strip()[:500]
+    app.save(update_fields=["status", "reviewed_at", "reason"])
+    audit.record(
+        actor,
+        "credit.application.withdraw",
+        app,
+        before={"status": ApplicationStatus.SUBMITTED},
+        after={"status": app.status, "household": app.household.code},
+        reason=app.reason,
+        scope_path=_scope(app.household),
+    )
+    return app

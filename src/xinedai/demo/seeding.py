@@ -288,9 +288,11 @@ def seed_credit(*, seed: int, as_of: dt.date, progress: Progress | None = None) 
     from xinedai.credit.models import ScoreModel
     from xinedai.credit.rules import DEFAULT_PARAMS
     from xinedai.credit.training import train_scorecard
+    from xinedai.products.services import seed_catalogue
 
     from .history import BAD, TARGET, loan_history
 
+    seed_catalogue()
     if ScoreModel.objects.filter(status="active").exists():
         return {}
     users = {u.username: u for u in get_user_model().objects.filter(username__in=["risk01", "admin01"])}

@@ -10,6 +10,7 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import translation
 
 
 class Command(BaseCommand):
@@ -50,7 +51,8 @@ class Command(BaseCommand):
 
             seed_bank(households=opts["households"], seed=opts["seed"], progress=progress)
             self.stdout.write(f"seeded in {time.monotonic() - started:.1f} s")
-        self._print_accounts(demo_accounts())
+        with translation.override(settings.LANGUAGE_CODE):  # role names in the bank's language
+            self._print_accounts(demo_accounts())
         if opts["no_serve"]:
             return
         if not opts["no_worker"]:

@@ -1,0 +1,62 @@
+"""Forms of the credit pages. Limits are typed in yuan and become integer fen here, exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from xinedai.core.money import MoneyParseError, parse_yuan
+
+from .choices import Channel
+
+
+class YuanField(forms.CharField):
+    """An amount in yuan (at most two decimals) cleaned to integer fen."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> int | None:  # type: ignore[override]
+        text = super().clean(value)
+        if text in (None, ""):
+            return None
+        try:
+            return parse_yuan(text)
+        except MoneyParseError as exc:
+            raise forms.ValidationError(_("Enter an amount in yuan, at most two decimals.")) from exc
+
+
+class DecideForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.COMBINED)
+
+
+class ApplicationForm(forms.Form):
+    requested_limit = YuanField(label=_("Requested limit (yuan)"))
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.COMBINED)
+    note = forms.CharField(label=_("Note for the reviewer"), max_length=300, required=False)
+
+
+class ApproveForm(forms.Form):
+    approved_limit = YuanField(label=_("Approved limit (yuan)"))
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        required=False,
+        help_text=_("Required when the limit differs from the model's suggestion."),
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for rejection"), max_length=500)
+
+
+class AlertReviewForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=[("accept", _("Accept: the higher limit may take effect")), ("reject", _("Reject: keep the limit"))],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(label=_("Outcome note"), max_length=500)

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="credit-home"),
+    path("households/<int:pk>/", views.household_credit, name="credit-household"),
+    path("households/<int:pk>/decide/", views.decide, name="credit-decide"),
+    path("households/<int:pk>/decisions/<int:decision_id>/grant/", views.grant, name="credit-grant"),
+    path("households/<int:pk>/apply/", views.apply, name="credit-apply"),
+    path("applications/<int:application_id>/withdraw/", views.withdraw, name="credit-withdraw"),
+    path("reviews/", views.reviews, name="credit-reviews"),
+    path("reviews/<int:application_id>/approve/", views.approve, name="credit-approve"),
+    path("reviews/<int:application_id>/reject/", views.reject, name="credit-reject"),
+    path("alerts/", views.alerts, name="credit-alerts"),
+    path("alerts/<int:alert_id>/review/", views.alert_review, name="credit-alert-review"),
+]

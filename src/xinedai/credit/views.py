@@ -1,0 +1,385 @@
+"""Credit pages: a household's lines and decisions, offline applications and their review queue,
+and the key-information change alerts with the staff-side pattern."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from xinedai.core.errors import BusinessError, NotFound
+from xinedai.core.http import HtmxHttpRequest
+from xinedai.core.masking import mask_name
+from xinedai.households import access as household_access
+from xinedai.households.models import Household
+
+from . import access, rules, services
+from .choices import (
+    ALERT_BADGE,
+    APPLICATION_BADGE,
+    BINDING_LABELS,
+    GUARDED_LABELS,
+    LINE_BADGE,
+    SMALL_REFUSAL_LABELS,
+    ApplicationStatus,
+    IntakeMode,
+)
+from .forms import AlertReviewForm, ApplicationForm, ApproveForm, DecideForm, RejectForm
+from .models import ChangeAlert, CreditDecision, OfflineApplication
+
+RECENT_DECISIONS = 10
+
+
+def _form_error(form: Any, exc: BusinessError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def _reasons(decision: CreditDecision) -> list[str]:
+    out = []
+    for r in decision.reasons or []:
+        if "code" in r:
+            out.append(str(SMALL_REFUSAL_LABELS.get(r["code"], r["code"])))
+        else:
+            out.append(
+                _("%(variable)s %(bin)s: −%(points)s points")
+                % {"variable": r.get("variable", ""), "bin": r.get("bin", ""), "points": r.get("points_lost", 0)}
+            )
+    return out
+
+
+def decision_row(decision: CreditDecision | None) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    guard = (decision.inputs or {}).get("change_guard")
+    return {
+        "d": decision,
+        "binding": str(BINDING_LABELS.get(decision.binding, decision.binding)),
+        "reasons": _reasons(decision),
+        "held_from_fen": guard["uncapped_limit_fen"] if guard else None,
+    }
+
+
+def _guard_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**i, "label": str(GUARDED_LABELS.get(i["field"], i["field"]))} for i in items]
+
+
+# Household credit page ----------------------------------------------------------------------------
+
+
+def _household_page(
+    request: HtmxHttpRequest,
+    h: Household,
+    *,
+    apply_form: ApplicationForm | None = None,
+    decide_error: str = "",
+    grant_error: tuple[int, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    open_application = h.offline_applications.filter(status=ApplicationStatus.SUBMITTED).first()
+    open_alert = h.change_alerts.filter(status="open").select_related("from_version", "to_version").first()
+    ctx = {
+        "h": h,
+        "head": mask_name(h.head_name),
+        "file": h.current_file,
+        "lines": [{"line": line, "badge": LINE_BADGE.get(line.status, "gray")} for line in access.live_lines(h)],
+        "decisions": [decision_row(d) for d in access.decisions_of(h)[:RECENT_DECISIONS]],
+        "decide_form": DecideForm(),
+        "decide_error": decide_error,
+        "grant_error": grant_error,
+        "can_decide": access.can_decide(user),
+        "can_submit": access.can_submit(user),
+        "apply_form": apply_form or ApplicationForm(),
+        "open_application": open_application,
+        "applications": h.offline_applications.select_related("submitted_by__staff", "reviewed_by__staff")[:10],
+        "application_badge": APPLICATION_BADGE,
+        "open_alert": open_alert,
+        "open_alert_items": _guard_items(open_alert.items) if open_alert else [],
+        "can_review": access.can_review(user),
+        "grantable_modes": {IntakeMode.MODEL, IntakeMode.SMALL_CREDIT},
+    }
+    return render(request, "credit/household.html", ctx, status=status)
+
+
+@login_required
+def household_credit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    h = household_access.get_household(request.user, pk)
+    return _household_page(request, h)
+
+
+@login_required
+@require_POST
+def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    h = household_access.get_household(request.user, pk)
+    access.require_decide(request.user)
+    mode = request.POST.get("mode", "model")
+    form = DecideForm(request.POST)
+    if not form.is_valid():
+        return _household_page(request, h, decide_error=_("Choose a channel."), status=422)
+    try:
+        with transaction.atomic():
+            if mode == "small":
+                services.decide_small(request.user, h, source="page")
+            else:
+                services.decide(request.user, household=h, channel=form.cleaned_data["channel"], source="page")
+    except BusinessError as exc:
+        return _household_page(request, h, decide_error=exc.message, status=422)
+    messages.success(request, _("Decision calculated. Nothing is granted until you press Grant."))
+    return redirect("credit-household", pk=h.pk)
+
+
+@login_required
+@require_POST
+def grant(request: HtmxHttpRequest, pk: int, decision_id: int) -> HttpResponse:
+    h = household_access.get_household(request.user, pk)
+    access.require_decide(request.user)
+    decision = access.decisions_of(h).filter(pk=decision_id).first()
+    if decision is None or decision.mode == IntakeMode.OFFLINE_APPROVAL:
+        raise NotFound("决策不存在", "No such decision", code="decision_not_found")
+    try:
+        with transaction.atomic():
+            line = services.grant_line(request.user, decision)
+    except BusinessError as exc:
+        return _household_page(request, h, grant_error=(decision.pk, exc.message), status=422)
+    messages.success(request, _("Credit line granted: %(limit)s yuan.") % {"limit": f"{line.limit_fen // 100:,}"})
+    return redirect("credit-household", pk=h.pk)
+
+
+@login_required
+@require_POST
+def apply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    h = household_access.get_household(request.user, pk)
+    access.require_submit(request.user)
+    form = ApplicationForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.submit_application(
+                    request.user,
+                    h,
+                    requested_limit_fen=form.cleaned_data["requested_limit"],
+                    channel=form.cleaned_data["channel"],
+                    note=form.cleaned_data["note"],
+                )
+        except BusinessError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Submitted for offline approval."))
+            return redirect("credit-household", pk=h.pk)
+    return _household_page(request, h, apply_form=form, status=422)
+
+
+@login_required
+@require_POST
+def withdraw(request: HtmxHttpRequest, application_id: int) -> HttpResponse:
+    application = access.get_application(request.user, application_id)
+    with transaction.atomic():
+        services.withdraw_application(request.user, application, reason=request.POST.get("reason", ""))
+    messages.success(request, _("Application withdrawn."))
+    return redirect("credit-household", pk=application.household_id)
+
+
+# Review queue ----------------------------------------------------------------------------------
+
+
+def _review_page(
+    request: HtmxHttpRequest, *, bound: dict[int, dict[str, Any]] | None = None, status: int = 200
+) -> HttpResponse:
+    bound = bound or {}
+    queue = access.applications_for(request.user).filter(status=ApplicationStatus.SUBMITTED).order_by("submitted_at")
+    rows = []
+    for app in queue[:50]:
+        h = app.household
+        forms = bound.get(app.pk, {})
+        alert = h.change_alerts.filter(status="open").first()
+        rows.append(
+            {
+                "app": app,
+                "h": h,
+                "head": mask_name(h.head_name),
+                "file": h.current_file,
+                "suggestion": decision_row(app.suggestion),
+                "documents": h.documents.select_related("file_version").all(),
+                "alert_items": _guard_items(alert.items) if alert else [],
+                "own": app.submitted_by_id == request.user.pk,
+                "approve_form": forms.get("approve")
+                or ApproveForm(
+                    prefix=f"a{app.pk}",
+                    initial={"approved_limit": (app.suggestion.limit_fen if app.suggestion else 0) // 100 or ""},
+                ),
+                "reject_form": forms.get("reject") or RejectForm(prefix=f"r{app.pk}"),
+            }
+        )
+    done = (
+        access.applications_for(request.user)
+        .exclude(status=ApplicationStatus.SUBMITTED)
+        .select_related("reviewed_by__staff")
+        .order_by("-reviewed_at")[:20]
+    )
+    ctx = {"rows": rows, "done": done, "badge": APPLICATION_BADGE, "total": queue.count()}
+    return render(request, "credit/reviews.html", ctx, status=status)
+
+
+@login_required
+def reviews(request: HtmxHttpRequest) -> HttpResponse:
+    access.require_review(request.user)
+    return _review_page(request)
+
+
+@login_required
+@require_POST
+def approve(request: HtmxHttpRequest, application_id: int) -> HttpResponse:
+    access.require_review(request.user)
+    application = access.get_application(request.user, application_id)
+    form = ApproveForm(request.POST, prefix=f"a{application.pk}")
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                line = services.approve_application(
+                    request.user,
+                    application,
+                    approved_limit_fen=form.cleaned_data["approved_limit"],
+                    reason=form.cleaned_data["reason"],
+                )
+        except BusinessError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Approved: %(code)s, line of %(limit)s yuan.")
+                % {"code": application.household.code, "limit": f"{line.limit_fen // 100:,}"},
+            )
+            return redirect("credit-reviews")
+    return _review_page(request, bound={application.pk: {"approve": form}}, status=422)
+
+
+@login_required
+@require_POST
+def reject(request: HtmxHttpRequest, application_id: int) -> HttpResponse:
+    access.require_review(request.user)
+    application = access.get_application(request.user, application_id)
+    form = RejectForm(request.POST, prefix=f"r{application.pk}")
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.reject_application(request.user, application, reason=form.cleaned_data["reason"])
+        except BusinessError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Rejected: %(code)s.") % {"code": application.household.code})
+            return redirect("credit-reviews")
+    return _review_page(request, bound={application.pk: {"reject": form}}, status=422)
+
+
+# Change alerts ------------------------------------------------------------------------------------
+
+
+def _int(value: str | None, default: int, lo: int, hi: int) -> int:
+    try:
+        return max(lo, min(hi, int(value or default)))
+    except ValueError:
+        return default
+
+
+def _alerts_page(
+    request: HtmxHttpRequest, *, bound: dict[int, AlertReviewForm] | None = None, status: int = 200
+) -> HttpResponse:
+    bound = bound or {}
+    user = request.user
+    strategy = services.LimitStrategy.objects.filter(status="active").first()
+    params = rules.StrategyParams.from_dict(strategy.params) if strategy else rules.DEFAULT_PARAMS
+    window = _int(request.GET.get("window"), params.guard_window_days, 1, 366)
+    threshold = _int(request.GET.get("threshold"), 5, 1, 10_000)
+    can_review = access.can_review(user)
+    rows = [
+        {
+            "a": a,
+            "head": mask_name(a.household.head_name),
+            "items": _guard_items(a.items),
+            "form": bound.get(a.pk) or AlertReviewForm(prefix=f"x{a.pk}"),
+            "own": a.to_version.created_by_id == user.pk,
+        }
+        for a in access.alerts_for(user).filter(status="open").order_by("raised_at")[:100]
+    ]
+    ctx = {
+        "rows": rows,
+        "done": access.alerts_for(user).exclude(status="open").order_by("-reviewed_at")[:20],
+        "badge": ALERT_BADGE,
+        "can_review": can_review,
+        "window": window,
+        "threshold": threshold,
+        "flagged": services.flag_managers(window, threshold, user=user, params=params),
+    }
+    return render(request, "credit/alerts.html", ctx, status=status)
+
+
+@login_required
+def alerts(request: HtmxHttpRequest) -> HttpResponse:
+    access.require_view_alerts(request.user)
+    return _alerts_page(request)
+
+
+@login_required
+@require_POST
+def alert_review(request: HtmxHttpRequest, alert_id: int) -> HttpResponse:
+    access.require_review(request.user)
+    alert: ChangeAlert = access.get_alert(request.user, alert_id)
+    form = AlertReviewForm(request.POST, prefix=f"x{alert.pk}")
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.review_alert(
+                    request.user, alert, accept=form.cleaned_data["outcome"] == "accept", note=form.cleaned_data["note"]
+                )
+        except BusinessError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Alert reviewed."))
+            return redirect("credit-alerts")
+    return _alerts_page(request, bound={alert.pk: form}, status=422)
+
+
+# Start page ---------------------------------------------------------------------------------------
+
+
+@login_required
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    user = request.user
+    qs = household_access.households_for(user).select_related("village", "current_file").order_by("code")
+    q = request.GET.get("q", "").strip()
+    if q:
+        qs = qs.filter(Q(code__iexact=q) | Q(head_name__contains=q) | Q(village__name__contains=q))
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    lines = {
+        line.household_id: line
+        for line in services.CreditLine.objects.filter(
+            household__in=[h.pk for h in page], product_code=services.PRODUCT, status__in=services.LIVE_LINE_STATUSES
+        )
+    }
+    ctx = {
+        "page": page,
+        "q": q,
+        "rows": [{"h": h, "head": mask_name(h.head_name), "line": lines.get(h.pk)} for h in page],
+        "can_review": access.can_review(user),
+        "can_view_alerts": access.can_view_alerts(user),
+        "open_reviews": access.applications_for(user).filter(status=ApplicationStatus.SUBMITTED).count()
+        if access.can_review(user)
+        else 0,
+        "open_alerts": access.alerts_for(user).filter(status="open").count(),
+        "my_applications": OfflineApplication.objects.filter(
+            submitted_by_id=user.pk, status=ApplicationStatus.SUBMITTED
+        )
+        .select_related("household")
+        .order_by("-submitted_at")[:20]
+        if access.can_submit(user)
+        else [],
+    }
+    return render(request, "credit/home.html", ctx)

@@ -1,0 +1,69 @@
+"""Product read models: the version in force on a business date, the catalogue on a date, rates on a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from . import rules
+from .choices import VersionStatus
+from .models import LprRate, Product, ProductVersion
+
+
+def _in_force(versions: list[ProductVersion], on: dt.date) -> ProductVersion | None:
+    i = rules.effective_index([(v.effective_from, v.version) for v in versions], on)
+    if i is None or not versions[i].covers(on):
+        return None
+    return versions[i]
+
+
+def effective_version(product: Product, on: dt.date) -> ProductVersion | None:
+    """The approved version of a product in force on a business date, or None (not yet, or withdrawn)."""
+    versions = list(
+        ProductVersion.objects.filter(product=product, status=VersionStatus.APPROVED, effective_from__lte=on)
+    )
+    return _in_force(versions, on)
+
+
+def catalogue(
+    on: dt.date, *, family: str | None = None, segment: str | None = None
+) -> list[tuple[Product, ProductVersion]]:
+    """Products in force on a date with their version, optionally for one family or customer segment.
+
+    A version without target segments serves every segment. Two queries whatever the catalogue's size.
+    """
+    qs = Product.objects.all()
+    if family:
+        qs = qs.filter(family=family)
+    by_product: dict[int, list[ProductVersion]] = defaultdict(list)
+    for v in ProductVersion.objects.filter(
+        product__in=qs, status=VersionStatus.APPROVED, effective_from__lte=on
+    ).order_by("product_id", "version"):
+        by_product[v.product_id].append(v)
+    out: list[tuple[Product, ProductVersion]] = []
+    for product in qs.order_by("family", "code"):
+        version = _in_force(by_product.get(product.pk, []), on)
+        if version is None:
+            continue
+        if segment and version.segments and segment not in version.segments:
+            continue
+        out.append((product, version))
+    return out
+
+
+def lpr_points(tenor: str) -> list[tuple[dt.date, Decimal]]:
+    return [
+        (d, Decimal(r))
+        for d, r in LprRate.objects.filter(tenor=tenor).order_by("effective_on").values_list("effective_on", "rate")
+    ]
+
+
+def rate_on(version: ProductVersion, on: dt.date) -> Decimal | None:
+    """The version's annual rate on a date (fixed, or LPR in force that day plus the spread)."""
+    points = lpr_points(version.lpr_tenor) if version.rate_kind == "lpr_spread" else []
+    return rules.rate_on(version.terms(), on, points)
+
+
+def latest_version(product: Product) -> ProductVersion | None:
+    return ProductVersion.objects.filter(product=product).order_by("-version").first()
