@@ -126,7 +126,8 @@ def approve_strategy(actor: Any, strategy: LimitStrategy) -> LimitStrategy:
 
 
 def active_model(family: str = "xinedai") -> ScoreModel:
-    model = ScoreModel.objects.filter(family=family, status=ModelStatus.ACTIVE).first()
+    # The training report is large and not needed to score: it is loaded only where it is shown.
+    model = ScoreModel.objects.defer("report").filter(family=family, status=ModelStatus.ACTIVE).first()
     if model is None:
         raise NotConfigured("尚未启用评分模型", "No scorecard model is active", family=family)
     return model
@@ -155,8 +156,20 @@ def file_inputs(version: FileVersion | dict[str, int], *, age: int, family_size:
     return {k: (v[0] if k == "segment" else int(v[0])) for k, v in computed.items()}
 
 
+_CARDS: dict[tuple[int, Any], Scorecard] = {}
+
+
+def compiled_card(model: ScoreModel) -> Scorecard:
+    """The model's compiled card, built once per process: a model version's points never change."""
+    key = (model.pk, model.trained_at)  # ids are reused after a rollback (tests); training instants are not
+    card = _CARDS.get(key)
+    if card is None:
+        card = _CARDS[key] = Scorecard.from_dict(model.compiled)
+    return card
+
+
 def _score(model: ScoreModel, inputs: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
-    card = Scorecard.from_dict(model.compiled)
+    card = compiled_card(model)
     missing = [n for n in card.names if n not in inputs]
     if missing:
         raise NotConfigured(
