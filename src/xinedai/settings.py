@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "xinedai.org",
     "xinedai.households",
     "xinedai.credit",
+    "xinedai.campaigns",
     "xinedai.products",
     "xinedai.monitoring",
     "xinedai.demo",

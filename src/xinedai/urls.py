@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("xinedai.org.urls")),
     path("", include("xinedai.households.urls")),
     path("monitoring/", include("xinedai.monitoring.urls")),
+    path("campaigns/", include("xinedai.campaigns.urls")),
     path("products/", include("xinedai.products.urls")),
     path("credit/", include("xinedai.credit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
