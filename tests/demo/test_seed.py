@@ -235,3 +235,14 @@ def test_demo_bank_has_a_trained_model_and_lines_for_most_households():
     lines = CreditLine.objects.filter(status="active")
     assert lines.count() > 1500 * 0.6
     assert all(0 < ln.limit_fen <= 300_000_00 and ln.limit_fen % 100_000 == 0 for ln in lines)
+
+
+def test_demo_bank_shows_campaigns_at_different_stages():
+    from xinedai.campaigns.models import Campaign
+
+    seed_bank(households=3000, seed=5, as_of=dt.date(2026, 6, 30))
+    stages = list(Campaign.objects.order_by("pk").values_list("status", flat=True))
+    assert stages == ["collecting", "reviewing", "scored", "activated"]
+    activated = Campaign.objects.get(status="activated")
+    assert activated.households.filter(status="activated").exists()
+    assert activated.households.filter(status="vetoed").exists()

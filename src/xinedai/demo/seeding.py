@@ -81,6 +81,7 @@ def seed_bank(*, households: int = 20000, seed: int = 20220630, progress: Progre
     if credit:
         with transaction.atomic():
             result.credit = seed_credit(seed=seed, as_of=as_of, progress=progress)
+        seed_campaigns(as_of=as_of)
     result.accounts = demo_accounts()
     result.seconds = time.perf_counter() - started
     return result
@@ -320,7 +321,73 @@ def seed_credit(*, seed: int, as_of: dt.date, progress: Progress | None = None) 
     credit.approve_strategy(users["admin01"], strategy)
     if progress:
         progress("model", 1, 1)
+    held_back = set(
+        Household.objects.filter(village__in=campaign_villages()).values_list("pk", flat=True)
+    )  # these villages get their lines through whole-village campaigns (seed_campaigns)
+    ids = [i for i in ids if i not in held_back]
     result = decide_batch(ids, actor=users.get("risk01"), model=model, strategy=strategy, channel="combined",
                           as_of=as_of, progress=(lambda p, d, t: progress("lines", d, t)) if progress else None)
     return {"auc": trained.report.get("test", {}).get("auc"), "granted": result.granted,
             "decided": result.decided}
+
+
+CAMPAIGN_STAGES = ("collecting", "reviewing", "posted", "activated")
+
+
+def campaign_villages() -> list[Village]:
+    """One rural village in each of four outlets, the same ones for every seed."""
+    villages = list(Village.objects.filter(kind="village").select_related("grid__outlet").order_by("code"))
+    chosen: list[Village] = []
+    seen: set[int] = set()
+    for v in villages[::7]:
+        if v.grid.outlet_id not in seen and v.households.exists():
+            chosen.append(v)
+            seen.add(v.grid.outlet_id)
+        if len(chosen) == len(CAMPAIGN_STAGES):
+            break
+    return chosen
+
+
+def seed_campaigns(*, as_of: dt.date) -> int:
+    """Whole-village campaigns at four stages: collecting, under review, posted with an objection, and
+    activated. Skipped when campaigns exist already."""
+    from xinedai.campaigns import services as camp
+    from xinedai.campaigns.models import Campaign
+    from xinedai.campaigns.tasks import run_scoring_job
+
+    if Campaign.objects.exists():
+        return 0
+    made = 0
+    for stage, village in zip(CAMPAIGN_STAGES, campaign_villages(), strict=False):
+        actor = village.grid.owner
+        posting_start = as_of - dt.timedelta(days=20 if stage == "activated" else 3)
+        with transaction.atomic():
+            campaign = camp.create_campaign(actor, village=village, name=f"{village.name}整村授信")
+            made += 1
+            if stage == "collecting":
+                continue
+            camp.start_review(actor, campaign)
+            rows = list(campaign.households.order_by("pk"))
+            reviewed = rows if stage != "reviewing" else rows[: len(rows) * 3 // 5]
+            for i, row in enumerate(reviewed):
+                veto = i % 17 == 5
+                camp.review(actor, row, result="veto" if veto else "approve",
+                            reason="村委会评议:长期外出务工,家庭情况未核实" if veto else "",
+                            reviewed_on=posting_start - dt.timedelta(days=2))
+            if stage == "reviewing":
+                continue
+            camp.start_posting(actor, campaign, starts_on=posting_start)
+            objected = next((r for r in campaign.households.order_by("-pk") if r.status == "approved"), None)
+            if objected is not None:
+                camp.raise_objection(actor, objected, objector="村民王某", content="反映该户有未结清的民间借贷",
+                                     raised_on=posting_start + dt.timedelta(days=1), as_of=as_of)
+            camp.request_scoring(actor, campaign)
+        run_scoring_job(campaign.pk, actor.pk if actor else None, as_of)
+        if stage == "activated":
+            with transaction.atomic():
+                objection = campaign.households.filter(objections__isnull=False).first()
+                if objection is not None:
+                    camp.resolve_objection(actor, objection.objections.first(), resolution="dismissed",
+                                           note="经核实借款已结清", as_of=as_of)
+                camp.activate(actor, campaign, as_of=as_of)
+    return made
