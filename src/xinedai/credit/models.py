@@ -109,12 +109,31 @@ class CreditDecision(models.Model):
     binding = models.CharField(max_length=32)
     reasons = models.JSONField(default=list)
     inputs = models.JSONField()
-    score_model = models.ForeignKey(ScoreModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    strategy = models.ForeignKey(LimitStrategy, on_delete=models.PROTECT, related_name="+")
+    # References to configuration rows that are never deleted (PROTECT, no delete path) are checked by
+    # the application, not by per-row database triggers: a batch writes a million decisions at once
+    # (docs/decisions/0005).
+    score_model = models.ForeignKey(
+        ScoreModel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    strategy = models.ForeignKey(
+        LimitStrategy, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     source = models.CharField(max_length=16, default="api")  # api | page | batch
     created_at = models.DateTimeField(db_index=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:
@@ -139,7 +158,13 @@ class CreditLine(models.Model):
     granted_at = models.DateTimeField()
     expires_on = models.DateField()
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:
