@@ -196,3 +196,24 @@ def test_approval_needs_the_permission(bank):
     assert err.value.code == "forbidden_approval"
     model.refresh_from_db()
     assert model.status == "draft"
+
+
+def test_the_product_catalogue_caps_and_gates_decisions(credit):
+    from xinedai.products.models import ProductVersion
+    from xinedai.products.services import seed_catalogue
+
+    with transaction.atomic():
+        seed_catalogue()
+        d = services.decide(credit.users["am1"], household=credit.h1, today=TODAY)
+    assert d.limit_fen == 210_000 * Y  # the base product's 300,000 cap does not bind
+    terms = ProductVersion.objects.filter(product__code="xinedai", status="approved")
+    terms.update(max_amount_fen=100_000 * Y)
+    with transaction.atomic():
+        d = services.decide(credit.users["am1"], household=credit.h1, today=TODAY)
+    assert (d.limit_fen, d.binding) == (100_000 * Y, "product_cap")
+    terms.update(channels=["combined"])
+    before = CreditDecision.objects.count()
+    with pytest.raises(ValidationFailed) as err, transaction.atomic():
+        services.decide(credit.users["am1"], household=credit.h1, channel="online", today=TODAY)
+    assert err.value.code == "product_channel"
+    assert CreditDecision.objects.count() == before

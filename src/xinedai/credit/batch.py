@@ -24,7 +24,7 @@ from . import features, rules
 from .choices import LIVE_LINE_STATUSES, IntakeMode, LineStatus
 from .models import CreditDecision, CreditLine, LimitStrategy, ScoreModel
 from .scorecard import Scorecard
-from .services import LINE_TERM_DAYS, guarded_household_ids
+from .services import LINE_TERM_DAYS, guarded_household_ids, product_cap_fen
 
 Progress = Callable[[str, int, int], None]
 PRODUCT = "xinedai"
@@ -144,6 +144,7 @@ def decide_batch(
     card = Scorecard.from_dict(model.compiled)
     params = rules.StrategyParams.from_dict(strategy.params)
     names = rules.grade_names(params)
+    product_cap = product_cap_fen(IntakeMode.MODEL, channel, params, on=as_of)
     loader = BulkLoader()
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
     at = now()
@@ -169,7 +170,7 @@ def decide_batch(
             net_assets_fen=feats["net_assets_yuan"] * 100,
             disposable_income_fen=feats["disposable_income_yuan"] * 100,
             exposure_fen=exposure,
-            product_cap_fen=params.channel_caps_fen[channel],
+            product_cap_fen=product_cap,
             channel=channel,
             params=params,
         )

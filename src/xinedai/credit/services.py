@@ -140,6 +140,48 @@ def active_strategy() -> LimitStrategy:
     return strategy
 
 
+def product_cap_fen(
+    mode: str, channel: str, params: rules.StrategyParams, *, on: dt.date, product_code: str = PRODUCT
+) -> int:
+    """The product's cap for a decision, from the catalogue's version in force on the business date.
+
+    The mode and channel must be among the product's own; without a catalogue entry (a bank that has
+    not loaded its catalogue) the channel cap applies alone.
+    """
+    from xinedai.products.models import Product
+    from xinedai.products.queries import effective_version
+
+    channel_cap = params.channel_caps_fen[channel]
+    product = Product.objects.filter(code=product_code).first()
+    if product is None:
+        return channel_cap
+    terms = effective_version(product, on)
+    if terms is None:
+        raise ValidationFailed(
+            "该产品当前未在售",
+            "The product is not on sale on this date",
+            code="product_not_on_sale",
+            product=product_code,
+        )
+    if mode not in terms.intake_modes:
+        raise ValidationFailed(
+            "该产品不支持此入库模式",
+            "The product does not allow this intake mode",
+            code="product_mode",
+            product=product_code,
+            mode=mode,
+        )
+    if channel not in terms.channels:
+        raise ValidationFailed(
+            "该产品不支持此渠道",
+            "The product is not sold on this channel",
+            code="product_channel",
+            product=product_code,
+            channel=channel,
+        )
+    return min(channel_cap, int(terms.max_amount_fen))
+
+
 def exposure_fen(household: Household, *, excluding_product: str | None = None) -> int:
     """The customer's exposure across all products: the limits of their other live lines."""
     qs = CreditLine.objects.filter(household=household, status__in=LIVE_LINE_STATUSES)
@@ -199,6 +241,7 @@ def decide(
         raise ValidationFailed("渠道无效", "Unknown channel", code="channel_unknown", field="channel")
     model, strategy = active_model(), active_strategy()
     params = rules.StrategyParams.from_dict(strategy.params)
+    product_cap = product_cap_fen(IntakeMode.MODEL, channel, params, on=today)
     version = None
     exposure = 0
     if household is not None:
@@ -225,7 +268,7 @@ def decide(
         net_assets_fen=np.array([inputs["net_assets_yuan"] * 100]),
         disposable_income_fen=np.array([inputs["disposable_income_yuan"] * 100]),
         exposure_fen=np.array([exposure]),
-        product_cap_fen=params.channel_caps_fen[channel],
+        product_cap_fen=product_cap,
         channel=channel,
         params=params,
     )
