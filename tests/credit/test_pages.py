@@ -81,10 +81,10 @@ def test_application_form_errors_sit_next_to_their_fields(credit):
     url = f"/credit/households/{credit.h1.pk}/apply/"
     resp = c.post(url, {"requested_limit": "12.345", "channel": "combined"})
     assert resp.status_code == 422
-    assert field_error(resp.content.decode(), "id_requested_limit")
+    assert field_error(resp.content.decode(), "apply_requested_limit")
     resp = c.post(url, {"requested_limit": "300000.01", "channel": "combined"})
     assert resp.status_code == 422
-    assert field_error(resp.content.decode(), "id_requested_limit") == "申请额度超过该渠道上限300,000元"
+    assert field_error(resp.content.decode(), "apply_requested_limit") == "申请额度超过该渠道上限300,000元"
     assert not OfflineApplication.objects.exists()
     resp = c.post(url, {"requested_limit": "180,000", "channel": "combined", "note": "扩大种植"})
     assert resp.status_code == 302

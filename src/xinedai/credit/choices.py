@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ModelStatus(models.TextChoices):
@@ -89,7 +90,7 @@ APPLICATION_BADGE = {"submitted": "amber", "approved": "green", "rejected": "red
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("status", "Open")
     ACCEPTED = "accepted", _("Accepted: higher limit allowed")
     REJECTED = "rejected", _("Rejected: limit kept")
 
@@ -101,4 +102,20 @@ GUARDED_LABELS = {
     "total_assets_fen": _("Total assets"),
     "annual_income_fen": _("Annual income"),
     "total_liabilities_fen": _("Total liabilities"),
+}
+
+
+# Scorecard variables as staff read them (reason codes on the decision pages).
+FEATURE_LABELS = {
+    "age": _("Age"),
+    "family_size": _("Family size"),
+    "segment": _("Segment"),
+    "annual_income_yuan": _("Annual income"),
+    "disposable_income_yuan": _("Disposable income"),
+    "net_assets_yuan": _("Net assets"),
+    "debt_ratio_pct": _("Debt ratio"),
+    "overdue_count_24m": _("Overdue times in 24 months"),
+    "inquiries_6m": _("Credit inquiries in 6 months"),
+    "existing_lines": _("Existing credit lines"),
+    "current_overdue_yuan": _("Currently overdue"),
 }

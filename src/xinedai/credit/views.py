@@ -26,6 +26,7 @@ from .choices import (
     ALERT_BADGE,
     APPLICATION_BADGE,
     BINDING_LABELS,
+    FEATURE_LABELS,
     GUARDED_LABELS,
     LINE_BADGE,
     SMALL_REFUSAL_LABELS,
@@ -33,7 +34,7 @@ from .choices import (
     IntakeMode,
 )
 from .forms import AlertReviewForm, ApplicationForm, ApproveForm, DecideForm, RejectForm
-from .models import ChangeAlert, CreditDecision, OfflineApplication
+from .models import ChangeAlert, CreditDecision, CreditLine, OfflineApplication
 
 RECENT_DECISIONS = 10
 
@@ -50,17 +51,22 @@ def _reasons(decision: CreditDecision) -> list[str]:
         else:
             out.append(
                 _("%(variable)s %(bin)s: −%(points)s points")
-                % {"variable": r.get("variable", ""), "bin": r.get("bin", ""), "points": r.get("points_lost", 0)}
+                % {
+                    "variable": str(FEATURE_LABELS.get(r.get("variable", ""), r.get("variable", ""))),
+                    "bin": r.get("bin", ""),
+                    "points": r.get("points_lost", 0),
+                }
             )
     return out
 
 
-def decision_row(decision: CreditDecision | None) -> dict[str, Any] | None:
+def decision_row(decision: CreditDecision | None, *, granted: set[int] | None = None) -> dict[str, Any] | None:
     if decision is None:
         return None
     guard = (decision.inputs or {}).get("change_guard")
     return {
         "d": decision,
+        "granted": decision.pk in (granted or set()),
         "binding": str(BINDING_LABELS.get(decision.binding, decision.binding)),
         "reasons": _reasons(decision),
         "held_from_fen": guard["uncapped_limit_fen"] if guard else None,
@@ -86,12 +92,13 @@ def _household_page(
     user = request.user
     open_application = h.offline_applications.filter(status=ApplicationStatus.SUBMITTED).first()
     open_alert = h.change_alerts.filter(status="open").select_related("from_version", "to_version").first()
+    granted = set(CreditLine.objects.filter(household=h, decision__isnull=False).values_list("decision_id", flat=True))
     ctx = {
         "h": h,
         "head": mask_name(h.head_name),
         "file": h.current_file,
         "lines": [{"line": line, "badge": LINE_BADGE.get(line.status, "gray")} for line in access.live_lines(h)],
-        "decisions": [decision_row(d) for d in access.decisions_of(h)[:RECENT_DECISIONS]],
+        "decisions": [decision_row(d, granted=granted) for d in access.decisions_of(h)[:RECENT_DECISIONS]],
         "decide_form": DecideForm(),
         "decide_error": decide_error,
         "grant_error": grant_error,
