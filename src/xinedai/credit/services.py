@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Max, Sum
 
 from xinedai.core import audit
+from xinedai.core.approvals import require_second_person
 from xinedai.core.dates import business_today, now
 from xinedai.core.errors import BusinessError, PermissionDenied, ValidationFailed
 from xinedai.core.ids import age_on
@@ -49,15 +50,6 @@ def _user(actor: Any) -> Any:
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
-def _maker_checker(actor: Any, maker: Any, what: str) -> None:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise PermissionDenied("审批需要实名操作员", "An approval needs a signed-in approver", code="approver_required")
-    if maker is not None and maker.pk == actor.pk:
-        raise PermissionDenied(
-            f"不能审批自己提交的{what}", f"You cannot approve the {what} you made yourself", code="maker_is_checker"
-        )
-
-
 def _require(actor: Any, perm: str) -> None:
     if not actor.has_perm(perm):
         raise PermissionDenied("您没有审批权限", "You may not approve this", code="forbidden_approval", perm=perm)
@@ -65,7 +57,7 @@ def _require(actor: Any, perm: str) -> None:
 
 def approve_model(actor: Any, model: ScoreModel) -> ScoreModel:
     """Activate a trained model for its family after a second person's approval; the old one retires."""
-    _maker_checker(actor, model.trained_by, "模型")
+    require_second_person(actor, model.trained_by_id, what_zh="模型", what_en="model")
     _require(actor, "credit.approve_scoremodel")
     model = ScoreModel.objects.select_for_update().get(pk=model.pk)
     if model.status != ModelStatus.DRAFT:
@@ -102,7 +94,7 @@ def propose_strategy(actor: Any, params: dict[str, Any], *, note: str = "") -> L
 
 
 def approve_strategy(actor: Any, strategy: LimitStrategy) -> LimitStrategy:
-    _maker_checker(actor, strategy.created_by, "额度策略")
+    require_second_person(actor, strategy.created_by_id, what_zh="额度策略", what_en="limit strategy")
     _require(actor, "credit.approve_limitstrategy")
     strategy = LimitStrategy.objects.select_for_update().get(pk=strategy.pk)
     if strategy.status != StrategyStatus.DRAFT:
@@ -404,13 +396,6 @@ def live_line(household: Household) -> CreditLine | None:
     )
 
 
-def _not_own_case(actor: Any, maker_id: int | None, what: str) -> None:
-    if maker_id is not None and maker_id == actor.pk:
-        raise PermissionDenied(
-            f"不能审批自己提交的{what}", f"You cannot review the {what} you made yourself", code="maker_is_checker"
-        )
-
-
 # Key-information change guard ------------------------------------------------------------------
 
 
@@ -574,7 +559,7 @@ def review_alert(actor: Any, alert: ChangeAlert, *, accept: bool, note: str) -> 
     access.require_review(actor)
     alert = ChangeAlert.objects.select_for_update().select_related("household__village__grid__outlet").get(pk=alert.pk)
     access.require_in_scope(actor, alert.household)
-    _not_own_case(actor, alert.to_version.created_by_id, "档案变更")
+    require_second_person(actor, alert.to_version.created_by_id, what_zh="档案变更", what_en="file change")
     if alert.status != AlertStatus.OPEN:
         raise ValidationFailed("该预警已处理", "This alert has already been reviewed", code="alert_closed")
     note = (note or "").strip()
@@ -801,7 +786,7 @@ def _open_application(actor: Any, application: OfflineApplication) -> OfflineApp
         .get(pk=application.pk)
     )
     access.require_in_scope(actor, app.household)
-    _not_own_case(actor, app.submitted_by_id, "申请")
+    require_second_person(actor, app.submitted_by_id, what_zh="申请", what_en="application")
     if app.status != ApplicationStatus.SUBMITTED:
         raise ValidationFailed(
             "该申请已处理", "This application is no longer awaiting review", code="application_closed"

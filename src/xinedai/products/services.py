@@ -14,6 +14,7 @@ from django.db import IntegrityError
 from django.db.models import Max
 
 from xinedai.core import audit
+from xinedai.core.approvals import require_second_person
 from xinedai.core.dates import business_today, now
 from xinedai.core.errors import PermissionDenied, ValidationFailed
 from xinedai.credit.choices import Channel, IntakeMode
@@ -187,12 +188,7 @@ def _lock_proposed(version: ProductVersion) -> ProductVersion:
 
 
 def _not_maker(actor: Any, version: ProductVersion) -> None:
-    if version.proposed_by_id is not None and version.proposed_by_id == actor.pk:
-        raise PermissionDenied(
-            "不能审批自己提交的产品变更",
-            "You cannot approve or reject the product change you proposed",
-            code="maker_is_checker",
-        )
+    require_second_person(actor, version.proposed_by_id, what_zh="产品变更", what_en="product change")
 
 
 def approve(actor: Any, version: ProductVersion, *, reason: str = "", today: dt.date | None = None) -> ProductVersion:
