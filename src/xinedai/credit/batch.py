@@ -176,9 +176,11 @@ def decide_batch(
         )
         binding = rules.binding_names(limits.binding)
         # The key-information change guard: a sharp unexplained change never raises a limit in a batch.
+        # Only a household that already holds a line of the product can have its limit raised.
+        with_line = sorted({h for _, h, product, _, _ in live if product == PRODUCT})
         guarded: set[int] = set()
-        for k in range(0, n, 10_000):
-            guarded |= guarded_household_ids(hid[k : k + 10_000].tolist(), params)
+        for k in range(0, len(with_line), 10_000):
+            guarded |= guarded_household_ids(with_line[k : k + 10_000], params)
         if guarded:
             current = {h: limit for _, h, product, limit, _ in live if product == PRODUCT}
             cap = np.asarray([current.get(int(h), 0) for h in hid], dtype=np.int64)
