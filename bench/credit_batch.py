@@ -90,9 +90,11 @@ def main() -> None:
     decisions = CreditDecision.objects.filter(score_model=model).count()
     lines = CreditLine.objects.filter(decision__score_model=model).count()
     if not args.keep:
-        with transaction.atomic():
-            CreditLine.objects.filter(decision__score_model=model).delete()
-            CreditDecision.objects.filter(score_model=model).delete()
+        with transaction.atomic(), connection.cursor() as cursor:
+            line, decision = CreditLine._meta.db_table, CreditDecision._meta.db_table
+            cursor.execute(f"DELETE FROM {line} WHERE decision_id IN (SELECT id FROM {decision}"
+                           " WHERE score_model_id = %s)", [model.pk])
+            cursor.execute(f"DELETE FROM {decision} WHERE score_model_id = %s", [model.pk])
             strategy.delete()
             model.delete()
             LimitStrategy.objects.filter(pk__in=previous).update(status="active")
