@@ -36,9 +36,23 @@ def run(bank, ids, **kw):
 
 
 def test_batch_equals_single_decisions(credit):
+    from xinedai.households import services as hh
+
+    with transaction.atomic():  # a weaker file, so that reasons are not empty
+        hh.save_file_version(
+            credit.users["am1"],
+            credit.h2,
+            {
+                "asset_house_fen": 15_000_000,
+                "income_wages_fen": 4_000_000,
+                "expense_living_fen": 1_500_000,
+                "credit_overdue_count_24m": 1,
+            },
+            reason="复核",
+        )
     ids = list(Household.objects.order_by("pk").values_list("pk", flat=True))
     result = run(credit, ids)
-    assert result.decided == 3 and result.granted == 3
+    assert result.decided == 3 and result.granted == 2  # h2 is declined
     for h in Household.objects.all():
         batch = CreditDecision.objects.get(household=h, source="batch")
         with transaction.atomic():
@@ -49,10 +63,11 @@ def test_batch_equals_single_decisions(credit):
             single.limit_fen,
             single.binding,
         )
-        assert [r["variable"] for r in batch.reasons] == [r["variable"] for r in single.reasons]
+        assert batch.reasons == single.reasons  # the same reason codes, bins and points
         assert batch.inputs["net_assets_yuan"] == single.inputs["net_assets_yuan"]
+    assert len(CreditDecision.objects.get(household=credit.h2, source="batch").reasons) == 3
     lines = CreditLine.objects.filter(status="active")
-    assert lines.count() == 3 and {ln.expires_on for ln in lines} == {dt.date(2027, 6, 30)}
+    assert lines.count() == 2 and {ln.expires_on for ln in lines} == {dt.date(2027, 6, 30)}
     assert result.limit_fen == sum(ln.limit_fen for ln in lines)
 
 
@@ -80,9 +95,18 @@ def test_batch_never_raises_a_guarded_limit(credit):
     run(credit, ids)
     before = CreditLine.objects.get(household=credit.h1, status="active").limit_fen
     with transaction.atomic():  # deposits triple within days, no supporting document
-        hh.save_file_version(credit.users["am1"], credit.h1, {
-            "asset_house_fen": 50_000_000, "asset_deposit_fen": 90_000_000, "liab_bank_fen": 2_000_000,
-            "income_planting_fen": 30_000_000, "expense_living_fen": 5_000_000}, reason="复核")
+        hh.save_file_version(
+            credit.users["am1"],
+            credit.h1,
+            {
+                "asset_house_fen": 50_000_000,
+                "asset_deposit_fen": 90_000_000,
+                "liab_bank_fen": 2_000_000,
+                "income_planting_fen": 30_000_000,
+                "expense_living_fen": 5_000_000,
+            },
+            reason="复核",
+        )
     run(credit, [credit.h1.pk])
     d = CreditDecision.objects.filter(household=credit.h1).order_by("-pk").first()
     assert d.binding == "change_guard" and d.limit_fen == before

@@ -8,6 +8,7 @@ one ORM save per household. Runs in the caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,14 +112,20 @@ def _ages(birth: np.ndarray, on: dt.date) -> np.ndarray:
 
 
 def _reasons_json(card: Scorecard, bins: np.ndarray, top: int = 3) -> list[str]:
+    """The same reason codes as Scorecard.reasons(), as JSON text, for many rows at once."""
     earned = card.points_binned(bins)
     lost = card._max[None, :] - earned  # type: ignore[attr-defined]
     order = np.argsort(-lost, axis=1, kind="stable")[:, :top]
-    names = [v.name for v in card.variables]
+    names = [json.dumps(v.name) for v in card.variables]
+    labels = [
+        [json.dumps(v.labels[b] if b < len(v.labels) else str(b)) for b in range(v.n_bins)] + ['"missing"']
+        for v in card.variables
+    ]
     out = []
-    for row_order, row_lost, row_earned in zip(order, lost, earned, strict=True):
+    for row_order, row_lost, row_earned, row_bins in zip(order, lost, earned, bins, strict=True):
         items = [
-            f'{{"variable": "{names[j]}", "points": {int(row_earned[j])}, "points_lost": {int(row_lost[j])}}}'
+            f'{{"variable": {names[j]}, "bin": {labels[j][row_bins[j]]}, "points": {int(row_earned[j])}, '
+            f'"points_lost": {int(row_lost[j])}}}'
             for j in row_order
             if row_lost[j] > 0
         ]
