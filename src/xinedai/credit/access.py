@@ -13,7 +13,7 @@ from xinedai.households.models import Household
 from xinedai.org.access import profile_of
 from xinedai.org.choices import Role
 
-from .choices import LIVE_LINE_STATUSES
+from .choices import LIVE_LINE_STATUSES, ApplicationStatus
 from .models import ChangeAlert, CreditDecision, CreditLine, OfflineApplication
 
 # Until org.choices.ROLE_PERMISSIONS grants credit.review_application to these roles, the role itself
@@ -88,6 +88,32 @@ def require_in_scope(user, household: Household) -> None:  # type: ignore[no-unt
 def live_lines(household: Household) -> QuerySet[CreditLine]:
     return CreditLine.objects.filter(household=household, status__in=LIVE_LINE_STATUSES).select_related(
         "decision__file_version"
+    )
+
+
+def live_lines_by_household(households: list[Household]) -> dict[int, CreditLine]:
+    """The base product's live line of each of these (already scope-checked) households."""
+    from .services import PRODUCT
+
+    qs = CreditLine.objects.filter(
+        household__in=[h.pk for h in households], product_code=PRODUCT, status__in=LIVE_LINE_STATUSES
+    )
+    return {line.household_id: line for line in qs}
+
+
+def granted_decision_ids(household: Household) -> set[int]:
+    """Decisions of the household that already granted a line (their grant button is gone)."""
+    return set(
+        CreditLine.objects.filter(household=household, decision__isnull=False).values_list("decision_id", flat=True)
+    )
+
+
+def open_applications_of(user) -> QuerySet[OfflineApplication]:  # type: ignore[no-untyped-def]
+    """The submitter's own applications still waiting for a review."""
+    return (
+        OfflineApplication.objects.filter(submitted_by_id=user.pk, status=ApplicationStatus.SUBMITTED)
+        .select_related("household")
+        .order_by("-submitted_at")
     )
 
 

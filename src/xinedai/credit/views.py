@@ -34,7 +34,7 @@ from .choices import (
     IntakeMode,
 )
 from .forms import AlertReviewForm, ApplicationForm, ApproveForm, DecideForm, RejectForm
-from .models import ChangeAlert, CreditDecision, CreditLine, OfflineApplication
+from .models import ChangeAlert, CreditDecision
 
 RECENT_DECISIONS = 10
 
@@ -92,7 +92,7 @@ def _household_page(
     user = request.user
     open_application = h.offline_applications.filter(status=ApplicationStatus.SUBMITTED).first()
     open_alert = h.change_alerts.filter(status="open").select_related("from_version", "to_version").first()
-    granted = set(CreditLine.objects.filter(household=h, decision__isnull=False).values_list("decision_id", flat=True))
+    granted = access.granted_decision_ids(h)
     ctx = {
         "h": h,
         "head": mask_name(h.head_name),
@@ -365,12 +365,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     if q:
         qs = qs.filter(Q(code__iexact=q) | Q(head_name__contains=q) | Q(village__name__contains=q))
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    lines = {
-        line.household_id: line
-        for line in services.CreditLine.objects.filter(
-            household__in=[h.pk for h in page], product_code=services.PRODUCT, status__in=services.LIVE_LINE_STATUSES
-        )
-    }
+    lines = access.live_lines_by_household(list(page))
     ctx = {
         "page": page,
         "q": q,
@@ -381,12 +376,6 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         if access.can_review(user)
         else 0,
         "open_alerts": access.alerts_for(user).filter(status="open").count(),
-        "my_applications": OfflineApplication.objects.filter(
-            submitted_by_id=user.pk, status=ApplicationStatus.SUBMITTED
-        )
-        .select_related("household")
-        .order_by("-submitted_at")[:20]
-        if access.can_submit(user)
-        else [],
+        "my_applications": access.open_applications_of(user)[:20] if access.can_submit(user) else [],
     }
     return render(request, "credit/home.html", ctx)
