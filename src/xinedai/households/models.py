@@ -222,11 +222,5 @@ class ImportJob(models.Model):
         return f"{self.original_name} ({self.status})"
 
     @property
-    def percent(self) -> int:
-        if not self.total_rows:
-            return 0 if self.status in ("queued", "running") else 100
-        return min(100, self.processed_rows * 100 // self.total_rows)
-
-    @property
     def is_finished(self) -> bool:
         return self.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING)

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.http import FileResponse, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -298,13 +299,7 @@ def reveal(request: HtmxHttpRequest, pk: int, member_id: int, field: str) -> Htt
     if member is None:
         raise access.NotFound("成员不存在", "No such member", code="member_not_found")
     value = services.reveal(request.user, member, field)
-    return HttpResponse(f'<span class="pii revealed">{_escape(value)}</span>')
-
-
-def _escape(value: str) -> str:
-    from django.utils.html import escape
-
-    return escape(value)
+    return HttpResponse(f'<span class="pii revealed">{escape(value)}</span>')
 
 
 @login_required
