@@ -1,19 +1,30 @@
 """Batch credit decisions: read many households' files, score, limit and write decisions and lines.
 
-The same scorecard and strategy functions as a single decision, applied to whole arrays. Rows are
-read with one query per chunk and written column-wise through core.bulk (COPY / executemany), never
-one ORM save per household. Runs in the caller's transaction.
+The same scorecard and strategy functions as a single decision, applied to whole arrays. The work is
+set-based end to end:
+
+1. one query reads every household's current file, head's birth date and live lines (PostgreSQL streams
+   it as CSV through COPY into pandas' C parser);
+2. numpy computes features, bins, scores, limits and the reason codes (one JSON text per distinct set of
+   reasons, not per household);
+3. the integer results go into a temporary staging table (one binary COPY built by numpy);
+4. two INSERT … SELECT statements per chunk write the decisions (the database builds each decision's
+   inputs JSON) and the lines, and one UPDATE revokes the lines they replace.
+
+No Python code runs per household on PostgreSQL. Runs in the caller's transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from django.db import connection
 
 from xinedai.core import audit
@@ -29,6 +40,12 @@ from .services import LINE_TERM_DAYS, guarded_household_ids, product_cap_fen
 
 Progress = Callable[[str, int, int], None]
 PRODUCT = "xinedai"
+STAGE = "credit_batch_stage"
+TEXTS = "credit_batch_text"
+TOP_REASONS = 3
+# The decision's inputs: the features the model saw, then the exposure the limit was reduced by.
+INPUT_FEATURES = [k for k in features.FEATURES if k != "segment"]
+_EPOCH = np.datetime64("1970-01-01", "D")
 
 
 @dataclass
@@ -39,67 +56,96 @@ class BatchResult:
     skipped: int = 0  # households without a file or a head with an ID number
 
 
-def _stream(loader: BulkLoader, ids: Sequence[int], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
-    """Households' current files and heads' birth dates, as columns, chunk by chunk from ONE query.
+# Reading -----------------------------------------------------------------------------------------
 
-    One query reads each table once (a server-side cursor on PostgreSQL); a query per chunk would
-    scan the members table again for every chunk.
-    """
+_READ_COLUMNS = [
+    "household_id",
+    "family_size",
+    "segments",
+    "file_version_id",
+    *features.NEEDED,
+    "birth",
+    "other_exposure_fen",  # live lines of other products: the per-customer cap spans them
+    "line_id",  # the live line of this product, 0 when none
+    "line_limit_fen",
+    "line_used_fen",
+    "line_file_version_id",  # the file version that line was granted on, 0 when unknown
+]
+
+
+def _read_sql(loader: BulkLoader, ids: Sequence[int]) -> tuple[str, list[Any]]:
     h, f, m = Household._meta.db_table, FileVersion._meta.db_table, Member._meta.db_table
+    line, decision = CreditLine._meta.db_table, CreditDecision._meta.db_table
     file_cols = ", ".join(f"f.{c}" for c in features.NEEDED)
-    where, params = loader.id_set("h.id", ids)
+    live = ", ".join(f"'{s.value}'" for s in LIVE_LINE_STATUSES)
+    hh_where, hh_params = loader.id_set("h.id", ids)
+    line_where, line_params = loader.id_set("l.household_id", ids)
+    birth = "(m.birth_date - DATE '1970-01-01')" if loader.vendor == "postgresql" else "m.birth_date"
     sql = (
-        f"SELECT h.id, h.size, h.segments, f.id, {file_cols}, m.birth_date FROM {h} h"
+        f"SELECT h.id, h.size, h.segments, f.id, {file_cols}, {birth},"
+        " COALESCE(x.other_fen, 0), COALESCE(x.line_id, 0), COALESCE(x.line_limit, 0), COALESCE(x.line_used, 0),"
+        " COALESCE(x.line_fv, 0)"
+        f" FROM {h} h"
         f" JOIN {f} f ON f.id = h.current_file_id"
         f" JOIN {m} m ON m.household_id = h.id AND m.relation = 'head'"
-        f" WHERE {where} AND m.birth_date IS NOT NULL ORDER BY h.id"
+        " LEFT JOIN (SELECT l.household_id,"
+        f"  SUM(CASE WHEN l.product_code <> %s THEN l.limit_fen ELSE 0 END) AS other_fen,"
+        f"  MAX(CASE WHEN l.product_code = %s THEN l.id END) AS line_id,"
+        f"  MAX(CASE WHEN l.product_code = %s THEN l.limit_fen END) AS line_limit,"
+        f"  MAX(CASE WHEN l.product_code = %s THEN l.used_fen END) AS line_used,"
+        f"  MAX(CASE WHEN l.product_code = %s THEN d.file_version_id END) AS line_fv"
+        f"  FROM {line} l LEFT JOIN {decision} d ON d.id = l.decision_id"
+        f"  WHERE {line_where} AND l.status IN ({live}) GROUP BY l.household_id) x ON x.household_id = h.id"
+        f" WHERE {hh_where} AND m.birth_date IS NOT NULL ORDER BY h.id"
     )
-    cursor = connection.chunked_cursor() if loader.vendor == "postgresql" else connection.cursor()
-    with cursor:
+    return sql, [PRODUCT] * 5 + line_params + hh_params
+
+
+def _read(loader: BulkLoader, ids: Sequence[int]) -> dict[str, np.ndarray]:
+    """Every household's current file, head's birth date and live lines, as numpy columns (one query)."""
+    sql, params = _read_sql(loader, ids)
+    if loader.vendor == "postgresql":
+        # COPY streams the result as CSV; pandas' C parser turns it into columns without Python per row.
+        # The parameters are bound client-side (COPY takes none); the id set goes as one array literal.
+        buffer = io.BytesIO()
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+            for block in copy:
+                buffer.write(block)
+        buffer.seek(0)
+        if not buffer.getbuffer().nbytes:
+            return {c: np.empty(0, dtype=object if c == "segments" else np.int64) for c in _READ_COLUMNS}
+        frame = pd.read_csv(
+            buffer,
+            header=None,
+            names=_READ_COLUMNS,
+            dtype={c: (str if c == "segments" else np.int64) for c in _READ_COLUMNS},
+            keep_default_na=False,
+        )
+        out = {c: frame[c].to_numpy() for c in _READ_COLUMNS}
+        out["birth"] = out["birth"].astype("datetime64[D]")
+        return out
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(chunk_size):
-            yield _columns(rows)
-
-
-def _columns(rows: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
-    cols = list(zip(*rows, strict=True))
-    out: dict[str, np.ndarray] = {
-        "household_id": np.asarray(cols[0], dtype=np.int64),
-        "family_size": np.asarray(cols[1], dtype=np.int64),
-        "segment": np.asarray([features.primary_segment(s) for s in cols[2]], dtype=object),
-        "file_version_id": np.asarray(cols[3], dtype=np.int64),
-    }
-    for i, name in enumerate(features.NEEDED, start=4):
-        out[name] = np.asarray(cols[i], dtype=np.int64)
-    births = cols[-1]
-    if births and not isinstance(births[0], dt.date):  # SQLite returns ISO text
-        births = tuple(dt.date.fromisoformat(str(b)) for b in births)
-    out["birth_date"] = np.asarray(births, dtype="datetime64[D]")
+        rows = cursor.fetchall()
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(_READ_COLUMNS)
+    out = {}
+    for name, values in zip(_READ_COLUMNS, cols, strict=True):
+        if name == "segments":
+            out[name] = np.asarray(values, dtype=object)
+        elif name == "birth":
+            out[name] = np.asarray([dt.date.fromisoformat(str(v)) for v in values], dtype="datetime64[D]")
+        else:
+            out[name] = np.asarray(values, dtype=np.int64)
     return out
 
 
-def iter_features(
-    ids: Sequence[int], *, as_of: dt.date, chunk_size: int = 50_000
-) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
-    """(household ids, feature columns) chunk by chunk: what the scorecard sees of each household."""
-    loader = BulkLoader()
-    for data in _stream(loader, sorted(int(i) for i in ids), chunk_size):
-        data["age"] = _ages(data["birth_date"], as_of)
-        yield data["household_id"], features.compute(data)
-
-
-def _live_lines(loader: BulkLoader, ids: np.ndarray) -> list[tuple[int, int, str, int, int]]:
-    """(line id, household id, product, limit, used) of the live lines of these households."""
-    table = CreditLine._meta.db_table
-    where, params = loader.id_set("household_id", ids.tolist())
-    statuses = ", ".join(f"'{s.value}'" for s in LIVE_LINE_STATUSES)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, household_id, product_code, limit_fen, used_fen FROM {table}"
-            f" WHERE {where} AND status IN ({statuses})",
-            params,
-        )
-        return [(int(a), int(b), str(c), int(d), int(e)) for a, b, c, d, e in cursor.fetchall()]
+def _segments(packed: np.ndarray) -> np.ndarray:
+    """Primary segment of each household, computed once per distinct packed value."""
+    if not len(packed):
+        return np.empty(0, dtype=object)
+    distinct, inverse = np.unique(packed.astype(str), return_inverse=True)
+    primary = np.asarray([features.primary_segment(s) for s in distinct], dtype=object)
+    return primary[inverse]
 
 
 def _ages(birth: np.ndarray, on: dt.date) -> np.ndarray:
@@ -111,26 +157,150 @@ def _ages(birth: np.ndarray, on: dt.date) -> np.ndarray:
     return on.year - years - not_yet.astype(np.int64)
 
 
-def _reasons_json(card: Scorecard, bins: np.ndarray, top: int = 3) -> list[str]:
-    """The same reason codes as Scorecard.reasons(), as JSON text, for many rows at once."""
+def _features(data: dict[str, np.ndarray], as_of: dt.date) -> dict[str, np.ndarray]:
+    cols: dict[str, Any] = {k: data[k] for k in features.NEEDED}
+    cols.update(age=_ages(data["birth"], as_of), family_size=data["family_size"], segment=_segments(data["segments"]))
+    return features.compute(cols)
+
+
+def iter_features(
+    ids: Sequence[int], *, as_of: dt.date, chunk_size: int = 50_000
+) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """(household ids, feature columns) chunk by chunk: what the scorecard sees of each household."""
+    loader = BulkLoader()
+    data = _read(loader, sorted(int(i) for i in ids))
+    feats = _features(data, as_of)
+    for start in range(0, len(data["household_id"]), chunk_size):
+        part = slice(start, start + chunk_size)
+        yield data["household_id"][part], {k: v[part] for k, v in feats.items()}
+
+
+# Reason codes ------------------------------------------------------------------------------------
+
+
+def _reason_keys(card: Scorecard, bins: np.ndarray, top: int = TOP_REASONS) -> tuple[np.ndarray, list[str]]:
+    """Each row's reason codes as an index into a list of distinct JSON texts.
+
+    The same codes as Scorecard.reasons(): the variables that lost most points against their best bin,
+    in that order, with the bin and the points. Rows share a text when they share their top reasons.
+    """
+    n = bins.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=np.int64), []
     earned = card.points_binned(bins)
     lost = card._max[None, :] - earned  # type: ignore[attr-defined]
     order = np.argsort(-lost, axis=1, kind="stable")[:, :top]
-    names = [json.dumps(v.name) for v in card.variables]
-    labels = [
-        [json.dumps(v.labels[b] if b < len(v.labels) else str(b)) for b in range(v.n_bins)] + ['"missing"']
-        for v in card.variables
-    ]
-    out = []
-    for row_order, row_lost, row_earned, row_bins in zip(order, lost, earned, bins, strict=True):
-        items = [
-            f'{{"variable": {names[j]}, "bin": {labels[j][row_bins[j]]}, "points": {int(row_earned[j])}, '
-            f'"points_lost": {int(row_lost[j])}}}'
-            for j in row_order
-            if row_lost[j] > 0
-        ]
-        out.append("[" + ", ".join(items) + "]")
-    return out
+    rows = np.arange(n)[:, None]
+    # One integer per row: for each of the top reasons, variable and bin (0 = no reason), 16 bits each.
+    code = np.zeros(n, dtype=np.int64)
+    for t in range(order.shape[1]):
+        j = order[:, t]
+        taken = lost[rows[:, 0], j] > 0
+        part = np.where(taken, j.astype(np.int64) * 256 + bins[rows[:, 0], j].astype(np.int64) + 1, 0)
+        code = code * 65536 + part
+    distinct, inverse = np.unique(code, return_inverse=True)
+    texts = []
+    maxes = card._max  # type: ignore[attr-defined]
+    for value in distinct.tolist():
+        parts = []
+        for t in range(order.shape[1]):
+            part = (value >> (16 * (order.shape[1] - 1 - t))) & 0xFFFF
+            if part:
+                parts.append(divmod(part - 1, 256))
+        items = []
+        for j, b in parts:
+            v = card.variables[j]
+            label = "missing" if b == v.n_bins else (v.labels[b] if b < len(v.labels) else str(b))
+            points = int(v.table[b])
+            items.append({"variable": v.name, "bin": label, "points": points, "points_lost": int(maxes[j]) - points})
+        texts.append(json.dumps(items, ensure_ascii=False))
+    return inverse.astype(np.int64), texts
+
+
+# Writing -----------------------------------------------------------------------------------------
+
+_STAGE_COLUMNS = [
+    "seq",
+    "decision_id",
+    "household_id",
+    "file_version_id",
+    "score",
+    "grade_t",
+    "limit_fen",
+    "binding_t",
+    "reasons_t",
+    "segment_t",
+    "exposure_fen",
+    "grant_line",
+    "revoke_line_id",
+    *INPUT_FEATURES,
+]
+
+
+def _create_stage(loader: BulkLoader) -> None:
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for table in (STAGE, TEXTS):
+            cursor.execute(f"DROP TABLE IF EXISTS {qn(table)}")
+        columns = ", ".join(f"{qn(c)} bigint NOT NULL" for c in _STAGE_COLUMNS)
+        on_commit = " ON COMMIT DROP" if loader.vendor == "postgresql" else ""
+        cursor.execute(f"CREATE TEMPORARY TABLE {qn(STAGE)} ({columns}){on_commit}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {qn(TEXTS)} (id bigint PRIMARY KEY, value text NOT NULL){on_commit}")
+
+
+def _drop_stage() -> None:
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for table in (STAGE, TEXTS):
+            cursor.execute(f"DROP TABLE IF EXISTS {qn(table)}")
+
+
+class _Texts:
+    """The staging table of the few distinct texts (grades, bindings, segments, reasons) rows point at."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+
+    def ids_of(self, values: Sequence[str]) -> np.ndarray:
+        return np.asarray([self.ids.setdefault(v, len(self.ids)) for v in values], dtype=np.int64)
+
+    def new_since(self, written: int) -> list[tuple[int, str]]:
+        return [(i, v) for v, i in self.ids.items() if i >= written]
+
+
+def _insert_decisions_sql(vendor: str) -> str:
+    qn = connection.ops.quote_name
+    json_object = "jsonb_build_object" if vendor == "postgresql" else "json_object"
+    reasons = "r.value::jsonb" if vendor == "postgresql" else "r.value"
+    pairs = ", ".join(f"'{name}', s.{qn(name)}" for name in INPUT_FEATURES)
+    inputs = f"{json_object}({pairs}, 'segment', sg.value, 'exposure_fen', s.exposure_fen)"
+    return (
+        f"INSERT INTO {qn(CreditDecision._meta.db_table)} (id, household_id, file_version_id, mode, channel, score,"
+        " grade, limit_fen, binding, reasons, inputs, score_model_id, strategy_id, source, created_at, created_by_id)"
+        f" SELECT s.decision_id, s.household_id, s.file_version_id, %s, %s, s.score, g.value, s.limit_fen, b.value,"
+        f" {reasons}, {inputs}, %s, %s, %s, %s, %s"
+        f" FROM {qn(STAGE)} s JOIN {qn(TEXTS)} g ON g.id = s.grade_t JOIN {qn(TEXTS)} b ON b.id = s.binding_t"
+        f" JOIN {qn(TEXTS)} r ON r.id = s.reasons_t JOIN {qn(TEXTS)} sg ON sg.id = s.segment_t"
+        " WHERE s.seq >= %s AND s.seq < %s"
+    )
+
+
+def _insert_lines_sql() -> str:
+    qn = connection.ops.quote_name
+    return (
+        f"INSERT INTO {qn(CreditLine._meta.db_table)} (household_id, product_code, limit_fen, used_fen, intake_mode,"
+        " channel, status, decision_id, granted_at, expires_on, granted_by_id)"
+        " SELECT s.household_id, %s, s.limit_fen, 0, %s, %s, %s, s.decision_id, %s, %s, %s"
+        f" FROM {qn(STAGE)} s WHERE s.grant_line = 1 AND s.seq >= %s AND s.seq < %s ORDER BY s.seq"
+    )
+
+
+def _revoke_sql() -> str:
+    qn = connection.ops.quote_name
+    return (
+        f"UPDATE {qn(CreditLine._meta.db_table)} SET status = %s WHERE id IN (SELECT s.revoke_line_id"
+        f" FROM {qn(STAGE)} s WHERE s.grant_line = 1 AND s.revoke_line_id > 0 AND s.seq >= %s AND s.seq < %s)"
+    )
 
 
 def decide_batch(
@@ -144,34 +314,44 @@ def decide_batch(
     grant: bool = True,
     line_status: str = LineStatus.ACTIVE,
     source: str = "batch",
-    chunk_size: int = 50_000,
+    chunk_size: int = 250_000,
     progress: Progress | None = None,
 ) -> BatchResult:
-    """Decide (and grant lines for) many households. Replaces each household's live line of the product."""
+    """Decide (and grant lines for) many households. Replaces each household's live line of the product,
+    except a line already drawn on (re-reviewed one by one through services.grant_line)."""
     card = Scorecard.from_dict(model.compiled)
     params = rules.StrategyParams.from_dict(strategy.params)
     names = rules.grade_names(params)
+    binding_names = rules.binding_names(np.arange(len(rules.CONSTRAINTS)))
     product_cap = product_cap_fen(IntakeMode.MODEL, channel, params, on=as_of)
     loader = BulkLoader()
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
     at = now()
     expires = as_of + dt.timedelta(days=LINE_TERM_DAYS)
     result = BatchResult()
-    ids = sorted(int(i) for i in household_ids)
+    ids = sorted({int(i) for i in household_ids})
     total = len(ids)
-    for data in _stream(loader, ids, chunk_size):
-        hid = data["household_id"]
+    if progress:
+        progress("reading", 0, total)
+    data = _read(loader, ids)
+    n_all = len(data["household_id"])
+    result.skipped = total - n_all
+    if progress:
+        progress("reading", n_all, total)
+    _create_stage(loader)
+    texts = _Texts()
+    texts_written = 0
+    insert_decisions, insert_lines, revoke = _insert_decisions_sql(loader.vendor), _insert_lines_sql(), _revoke_sql()
+    first_id = loader.reserve(CreditDecision, n_all) if n_all else 0
+    for start in range(0, n_all, chunk_size):
+        part = slice(start, min(start + chunk_size, n_all))
+        chunk = {k: v[part] for k, v in data.items()}
+        hid = chunk["household_id"]
         n = len(hid)
-        data["age"] = _ages(data["birth_date"], as_of)
-        feats = features.compute(data)
+        feats = _features(chunk, as_of)
         bins = card.bin_columns(feats)
         scores = card.score_binned(bins)
-        live = _live_lines(loader, hid)
-        other: dict[int, int] = {}
-        for _, h_id, product, limit, _used in live:
-            if product != PRODUCT:  # the per-customer cap spans the customer's other products
-                other[h_id] = other.get(h_id, 0) + limit
-        exposure = np.asarray([other.get(int(i), 0) for i in hid], dtype=np.int64)
+        exposure = chunk["other_exposure_fen"]
         limits = rules.model_limits(
             scores,
             net_assets_fen=feats["net_assets_yuan"] * 100,
@@ -181,80 +361,63 @@ def decide_batch(
             channel=channel,
             params=params,
         )
-        binding = rules.binding_names(limits.binding)
+        limit_fen, binding = limits.limit_fen, limits.binding.astype(np.int64)
+        binding_t = texts.ids_of(binding_names)[binding]
         # The key-information change guard: a sharp unexplained change never raises a limit in a batch.
-        # Only a household that already holds a line of the product can have its limit raised.
-        with_line = sorted({h for _, h, product, _, _ in live if product == PRODUCT})
+        # Only a household whose live line was granted on an older file version can be held.
+        changed = hid[(chunk["line_file_version_id"] > 0) & (chunk["line_file_version_id"] != chunk["file_version_id"])]
         guarded: set[int] = set()
-        for k in range(0, len(with_line), 10_000):
-            guarded |= guarded_household_ids(with_line[k : k + 10_000], params)
+        for k in range(0, len(changed), 10_000):
+            guarded |= guarded_household_ids(changed[k : k + 10_000].tolist(), params)
         if guarded:
-            current = {h: limit for _, h, product, limit, _ in live if product == PRODUCT}
-            cap = np.asarray([current.get(int(h), 0) for h in hid], dtype=np.int64)
-            held = np.isin(hid, np.asarray(sorted(guarded), dtype=np.int64)) & (limits.limit_fen > cap)
-            limits.limit_fen = np.where(held, cap, limits.limit_fen)
-            binding = ["change_guard" if h else b for h, b in zip(held.tolist(), binding, strict=True)]
-        reasons = _reasons_json(card, bins)
-        feature_names = [k for k in features.FEATURES if k != "segment"]
-        template = "{" + ", ".join(f'"{k}": %d' for k in feature_names) + ', "segment": "%s", "exposure_fen": %d}'
-        matrix = np.column_stack([*(feats[k] for k in feature_names), exposure]).tolist()
-        inputs = [template % (*row[:-1], seg, row[-1]) for row, seg in zip(matrix, feats["segment"], strict=True)]
-        first = loader.reserve(CreditDecision, n)
-        decision_ids = np.arange(first, first + n, dtype=np.int64)
-        grade = [names[g] for g in limits.grade]
-        loader.write(
-            CreditDecision,
-            {
-                "id": decision_ids.tolist(),
-                "household": hid.tolist(),
-                "file_version": data["file_version_id"].tolist(),
-                "mode": [IntakeMode.MODEL.value] * n,
-                "channel": [channel] * n,
-                "score": scores.tolist(),
-                "grade": grade,
-                "limit_fen": limits.limit_fen.tolist(),
-                "binding": binding,
-                "reasons": reasons,
-                "inputs": inputs,
-                "score_model": [model.pk] * n,
-                "strategy": [strategy.pk] * n,
-                "source": [source] * n,
-                "created_at": [at] * n,
-                "created_by": [actor_id] * n,
-            },
-        )
-        result.decided += n
-        if grant:
-            # A line already drawn is re-reviewed one by one (services.grant_line), not replaced by a batch.
-            drawn_ids = [h for _, h, product, _, used in live if product == PRODUCT and used > 0]
-            granted = (limits.limit_fen > 0) & ~np.isin(hid, np.asarray(drawn_ids, dtype=np.int64))
-            gid = hid[granted]
-            regranted = set(gid.tolist())
-            replaced = [line for line, h, product, _, _ in live if product == PRODUCT and h in regranted]
-            if replaced:
-                CreditLine.objects.filter(pk__in=replaced).update(status=LineStatus.REVOKED)
-            m = int(granted.sum())
-            loader.write(
-                CreditLine,
-                {
-                    "household": gid.tolist(),
-                    "product_code": [PRODUCT] * m,
-                    "limit_fen": limits.limit_fen[granted].tolist(),
-                    "used_fen": [0] * m,
-                    "intake_mode": [IntakeMode.MODEL.value] * m,
-                    "channel": [channel] * m,
-                    "status": [line_status] * m,
-                    "decision": decision_ids[granted].tolist(),
-                    "granted_at": [at] * m,
-                    "expires_on": [expires] * m,
-                    "granted_by": [actor_id] * m,
-                },
+            held = np.isin(hid, np.fromiter(guarded, dtype=np.int64)) & (limit_fen > chunk["line_limit_fen"])
+            limit_fen = np.where(held, chunk["line_limit_fen"], limit_fen)
+            binding_t = np.where(held, texts.ids_of(["change_guard"])[0], binding_t)
+        reason_index, reason_texts = _reason_keys(card, bins)
+        reasons_t = texts.ids_of(reason_texts)[reason_index] if n else reason_index
+        granted = (limit_fen > 0) & (chunk["line_used_fen"] == 0) if grant else np.zeros(n, dtype=bool)
+        columns: dict[str, np.ndarray] = {
+            "seq": np.arange(start, start + n, dtype=np.int64),
+            "decision_id": np.arange(first_id + start, first_id + start + n, dtype=np.int64),
+            "household_id": hid,
+            "file_version_id": chunk["file_version_id"],
+            "score": scores.astype(np.int64),
+            "grade_t": texts.ids_of(names)[limits.grade],
+            "limit_fen": limit_fen,
+            "binding_t": binding_t,
+            "reasons_t": reasons_t,
+            "segment_t": texts.ids_of(feats["segment"].tolist()),
+            "exposure_fen": exposure,
+            "grant_line": granted.astype(np.int64),
+            "revoke_line_id": chunk["line_id"],
+            **{name: feats[name] for name in INPUT_FEATURES},
+        }
+        loader.write_ints(STAGE, columns)
+        new_texts = texts.new_since(texts_written)
+        if new_texts:
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {connection.ops.quote_name(TEXTS)} (id, value) VALUES (%s, %s)", new_texts
+                )
+            texts_written += len(new_texts)
+        bounds = [start, start + n]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                insert_decisions,
+                [IntakeMode.MODEL.value, channel, model.pk, strategy.pk, source, at, actor_id, *bounds],
             )
-            result.granted += m
-            result.limit_fen += int(limits.limit_fen[granted].sum())
+            if grant:
+                cursor.execute(revoke, [LineStatus.REVOKED.value, *bounds])
+                cursor.execute(
+                    insert_lines,
+                    [PRODUCT, IntakeMode.MODEL.value, channel, line_status, at, expires, actor_id, *bounds],
+                )
+        result.decided += n
+        result.granted += int(granted.sum())
+        result.limit_fen += int(limit_fen[granted].sum())
         if progress:
             progress("deciding", result.decided, total)
-    result.skipped = total - result.decided
+    _drop_stage()
     audit.record(
         actor,
         "credit.batch",
