@@ -99,6 +99,9 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL: prepare the hot-path statements on each connection (core.statements). Switch off behind a
+# pooler in transaction mode that cannot keep prepared statements (e.g. PgBouncer before 1.21).
+XINEDAI_PREPARED_STATEMENTS = _env_bool("XINEDAI_PREPARED_STATEMENTS", True)
 _default_db = f"sqlite:///{VAR_DIR / 'xinedai.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db), conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -112,6 +115,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if XINEDAI_PREPARED_STATEMENTS:
+        # The few hot-path reads (core.statements) are prepared once per connection; a generic plan is
+        # then kept instead of re-planning with each call's values, which cost more than running them
+        # (docs/decisions/0006). Django's own queries bind client-side and are never prepared.
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _options["options"] = f"{_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
 # One transaction per request: a business failure raised anywhere rolls back the whole unit.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,0 +1,169 @@
+"""Hot-path reads: a `.values()` queryset compiled to SQL once per process, then run with new values.
+
+Django builds and compiles a queryset on every call. For the few reads of a request that must answer in
+a couple of milliseconds (the decision API) that costs several times what the database does, and
+PostgreSQL in turn spends more planning such a query than running it. A Statement keeps the SQL of a
+queryset, the positions of its marked parameters and the ORM's value converters; each run substitutes
+the marked values, and on PostgreSQL goes through a cursor that prepares the statement on the
+connection, so it is planned once per connection (docs/decisions/0006).
+
+Only exact lookups may take a marker (`filter(pk=MARK)`): the ORM passes their value through unchanged.
+Everything else in the queryset is fixed when it is compiled, so a caller keys its statements by every
+input the queryset was built from.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import psycopg
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, models
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.db.models import QuerySet
+
+# Planning a prepared statement is skipped only once psycopg has prepared it; Django opens connections
+# with preparing switched off (prepare_threshold=None) because Django's own cursors bind client-side and
+# never could. Statements ask for it explicitly, so any value that is not None works.
+_PREPARE_THRESHOLD = 1 << 30
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A stand-in value for a parameter given at run time. Make one per parameter, of a type the lookup
+    accepts unchanged (an int for a key, a str for a code)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str | None  # None: the queryset can match nothing (Django's EmptyResultSet)
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, int], ...]  # (position in params, index of the run-time value)
+    names: tuple[str, ...]
+    converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
+    alias: str
+
+    @classmethod
+    def compile(cls, queryset: QuerySet[Any], *markers: Marker) -> Statement:
+        """Compile a `.values(...)` queryset built with `markers` as some of its parameter values."""
+        query = queryset.query
+        compiler = query.get_compiler(queryset.db)
+        names = tuple(query.selected or [*query.extra_select, *query.values_select, *query.annotation_select])
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return cls(None, (), (), names, (), queryset.db)
+        slots: list[tuple[int, int]] = []
+        for i, marker in enumerate(markers):
+            found = [p for p, value in enumerate(params) if type(value) is type(marker.value) and value == marker.value]
+            if not found:
+                raise ValueError(f"marker {marker.value!r} is not a parameter of the compiled query")
+            slots.extend((p, i) for p in found)
+        fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+        converters = tuple((pos, tuple(convs), expr) for pos, (convs, expr) in compiler.get_converters(fields).items())
+        return cls(sql, tuple(params), tuple(slots), names, converters, queryset.db)
+
+    def rows(self, *values: Any) -> list[dict[str, Any]]:
+        if self.sql is None:
+            return []
+        params = list(self.params)
+        for pos, i in self.slots:
+            params[pos] = values[i]
+        connection = connections[self.alias]
+        with _cursor(connection) as cursor:
+            cursor.execute(self.sql, params)
+            fetched = cursor.fetchall()
+        out = []
+        for row in fetched:
+            values_ = list(row)
+            for pos, convs, expr in self.converters:
+                value = values_[pos]
+                for convert in convs:
+                    value = convert(value, expr, connection)
+                values_[pos] = value
+            out.append(dict(zip(self.names, values_, strict=True)))
+        return out
+
+    def first(self, *values: Any) -> dict[str, Any] | None:
+        rows = self.rows(*values)
+        return rows[0] if rows else None
+
+
+class _PreparingCursor(psycopg.Cursor[Any]):
+    """Server-side binding, and every statement prepared on its connection (psycopg keeps the names)."""
+
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: Any = None) -> Any:
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+class _DebugCursor(CursorDebugWrapper):
+    """Logs the statement with its values: psycopg keeps no text of a prepared execution for Django to read."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        with self.debug_sql(self.db.ops.compose_sql(sql, params), params):
+            return CursorWrapper.execute(self, sql, params)
+
+
+def _cursor(connection: Any) -> Any:
+    if connection.vendor != "postgresql" or not getattr(settings, "XINEDAI_PREPARED_STATEMENTS", True):
+        return connection.cursor()
+    # The checks Django's own connection.cursor() makes, then a preparing cursor wrapped like Django's.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = _PREPARE_THRESHOLD
+    cursor = _PreparingCursor(raw)
+    return _DebugCursor(cursor, connection) if connection.queries_logged else connection.make_cursor(cursor)
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+class StatementCache(Generic[K]):
+    """Statements by key, the least recently used dropped beyond `size` (keys may be per user)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[K, Statement] = OrderedDict()
+        self._lock = threading.Lock()  # threaded servers (waitress) share a process's caches
+
+    def get(self, key: K, build: Callable[[], Statement]) -> Statement:
+        with self._lock:
+            statement = self._items.get(key)
+            if statement is not None:
+                self._items.move_to_end(key)
+                return statement
+        statement = build()  # outside the lock: compiling may query (e.g. a user's profile)
+        with self._lock:
+            self._items[key] = statement
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return statement
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def columns(model: type[models.Model], prefix: str = "") -> list[str]:
+    """The value names that load a whole `model` row (through the relation `prefix`, e.g. 'user__')."""
+    return [prefix + f.attname for f in model._meta.concrete_fields]
+
+
+def instance(model: type[models.Model], row: dict[str, Any], alias: str, prefix: str = "") -> Any:
+    """A model instance from the values of `columns(model, prefix)`, as if the ORM had loaded it; None when
+    its key is NULL (an outer join found no row)."""
+    names: Sequence[str] = [f.attname for f in model._meta.concrete_fields]
+    values = [row[prefix + n] for n in names]
+    if values[names.index(model._meta.pk.attname)] is None:
+        return None
+    return model.from_db(alias, names, values)
