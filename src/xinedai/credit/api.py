@@ -6,7 +6,6 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from xinedai.core.errors import PermissionDenied
-from xinedai.households import access as household_access
 
 from . import services
 from .choices import BINDING_LABELS
@@ -65,7 +64,7 @@ def create_decision(request: HttpRequest, body: DecisionIn):  # type: ignore[no-
         )
     household = None
     if body.household_id is not None:
-        household = household_access.get_household(request.user, body.household_id)
+        household = services.household_for_decision(request.user, body.household_id)
     decision = services.decide(
         request.user,
         household=household,

@@ -7,21 +7,37 @@ Services run in the caller's transaction and write their audit rows there; they 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.db.models import F, Max, Sum
+from django.db import router
+from django.db.models import (
+    BigIntegerField,
+    F,
+    FilteredRelation,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextField,
+)
+from django.db.models.functions import Cast, Coalesce
 
-from xinedai.core import audit
+from xinedai.core import audit, statements
 from xinedai.core.approvals import require_second_person
 from xinedai.core.dates import business_today, now
 from xinedai.core.errors import BusinessError, PermissionDenied, ValidationFailed
 from xinedai.core.ids import age_on
+from xinedai.households import access as household_access
 from xinedai.households.access import households_for
-from xinedai.households.models import Document, FileVersion, Household
+from xinedai.households.choices import Relation
+from xinedai.households.models import Document, FileVersion, Household, Member
 
 from . import access, features, rules
 from .choices import (
@@ -132,6 +148,66 @@ def active_strategy() -> LimitStrategy:
     return strategy
 
 
+_PARAMS: dict[str, rules.StrategyParams] = {}
+
+
+def _strategy_params(text: str) -> rules.StrategyParams:
+    """Parsed strategy parameters, once per process per distinct JSON text (the text is the cache key, so an
+    edited row can never be served from an old entry)."""
+    params = _PARAMS.get(text)
+    if params is None:
+        params = _PARAMS[text] = rules.StrategyParams.from_dict(json.loads(text))
+    return params
+
+
+def _configuration_statement(family: str) -> statements.Statement:
+    strategies = LimitStrategy.objects.filter(status=StrategyStatus.ACTIVE).order_by()
+    queryset = (
+        ScoreModel.objects.filter(family=family, status=ModelStatus.ACTIVE)
+        .annotate(
+            strategy_id=Subquery(strategies.values("pk")[:1]),
+            strategy_version=Subquery(strategies.values("version")[:1]),
+            strategy_params=Subquery(strategies.annotate(text=Cast("params", TextField())).values("text")[:1]),
+        )
+        .order_by()
+        .values("id", "family", "version", "trained_at", "strategy_id", "strategy_version", "strategy_params")
+    )
+    return statements.Statement.compile(queryset)
+
+
+_CONFIGURATION: statements.StatementCache[str] = statements.StatementCache(size=8)
+
+
+def active_configuration(family: str = "xinedai") -> tuple[ScoreModel, LimitStrategy, rules.StrategyParams]:
+    """The active model and strategy, read in one small query on every decision.
+
+    Nothing here is cached across requests: a model or strategy another process approved a moment ago is
+    used by the very next decision. What never changes for a given row — the compiled card (compiled_card)
+    and the parsed parameters (_strategy_params) — is built once per process, and so is the SQL. The model
+    comes without its compiled card and report (loaded if asked for), the strategy with its number and
+    parameters only (the rest likewise).
+    """
+    statement = _CONFIGURATION.get(family, lambda: _configuration_statement(family))
+    row = statement.first()
+    if row is None:
+        raise NotConfigured("尚未启用评分模型", "No scorecard model is active", family=family)
+    if row["strategy_id"] is None:
+        raise NotConfigured("尚未启用额度策略", "No limit strategy is active")
+    model = ScoreModel.from_db(
+        statement.alias,
+        ["id", "family", "version", "trained_at"],
+        [row[k] for k in ("id", "family", "version", "trained_at")],
+    )
+    text = row["strategy_params"]
+    strategy = LimitStrategy.from_db(
+        statement.alias, ["id", "version", "params"], [row["strategy_id"], row["strategy_version"], json.loads(text)]
+    )
+    return model, strategy, _strategy_params(text)
+
+
+_PRODUCT_VERSIONS: statements.StatementCache[tuple[str, dt.date]] = statements.StatementCache(size=16)
+
+
 def product_cap_fen(
     mode: str, channel: str, params: rules.StrategyParams, *, on: dt.date, product_code: str = PRODUCT
 ) -> int:
@@ -140,14 +216,28 @@ def product_cap_fen(
     The mode and channel must be among the product's own; without a catalogue entry (a bank that has
     not loaded its catalogue) the channel cap applies alone.
     """
-    from xinedai.products.models import Product
-    from xinedai.products.queries import effective_version
+    from xinedai.products import rules as product_rules
+    from xinedai.products.choices import VersionStatus
+    from xinedai.products.models import Product, ProductVersion
 
     channel_cap = params.channel_caps_fen[channel]
-    product = Product.objects.filter(code=product_code).first()
-    if product is None:
+    # One query in the usual case: the product's approved versions started by that date, chosen between as
+    # products.queries.effective_version does; the product row is read only when there are none.
+    statement = _PRODUCT_VERSIONS.get(
+        (product_code, on),
+        lambda: statements.Statement.compile(
+            ProductVersion.objects.filter(
+                product__code=product_code, status=VersionStatus.APPROVED, effective_from__lte=on
+            )
+            .order_by()
+            .values(*statements.columns(ProductVersion))
+        ),
+    )
+    versions = [statements.instance(ProductVersion, row, statement.alias) for row in statement.rows()]
+    if not versions and not Product.objects.filter(code=product_code).exists():
         return channel_cap
-    terms = effective_version(product, on)
+    i = product_rules.effective_index([(v.effective_from, v.version) for v in versions], on)
+    terms = versions[i] if i is not None and versions[i].covers(on) else None
     if terms is None:
         raise ValidationFailed(
             "该产品当前未在售",
@@ -180,6 +270,61 @@ def exposure_fen(household: Household, *, excluding_product: str | None = None) 
     if excluding_product:
         qs = qs.exclude(product_code=excluding_product)
     return int(qs.aggregate(s=Sum("limit_fen"))["s"] or 0)
+
+
+# What a decision reads about a household besides its row and current file, as annotations of one query.
+_FACTS = ("decision_head_birth_date", "decision_exposure_fen", "decision_granted_version_id", "decision_scope_path")
+
+
+def _fact_annotations() -> dict[str, Any]:
+    other_lines = (
+        CreditLine.objects.filter(household=OuterRef("pk"), status__in=LIVE_LINE_STATUSES)
+        .exclude(product_code=PRODUCT)
+        .order_by()
+        .values("household")
+        .annotate(total=Sum("limit_fen"))
+        .values("total")
+    )
+    head = Member.objects.filter(household=OuterRef("pk"), relation=Relation.HEAD).order_by()
+    return {
+        "decision_head_birth_date": Subquery(head.values("birth_date")[:1]),
+        # exposure_fen(): the limits of the customer's live lines of other products
+        "decision_exposure_fen": Coalesce(Subquery(other_lines), 0, output_field=BigIntegerField()),
+        # live_line(): at most one per household and product (a unique constraint)
+        "decision_live_line": FilteredRelation(
+            "credit_lines",
+            condition=Q(credit_lines__product_code=PRODUCT, credit_lines__status__in=LIVE_LINE_STATUSES),
+        ),
+        "decision_granted_version_id": F("decision_live_line__decision__file_version_id"),
+        "decision_scope_path": F("village__grid__outlet__path"),
+    }
+
+
+def _decision_shape(households: QuerySet[Household]) -> QuerySet[Any]:
+    return (
+        households.annotate(**_fact_annotations())
+        .order_by()
+        .values(*statements.columns(Household), *statements.columns(FileVersion, "current_file__"), *_FACTS)
+    )
+
+
+def household_for_decision(user: Any, pk: int) -> Household:
+    """A household in the user's scope (households.access decides) with its current file and everything
+    decide() reads about it, in one query."""
+    row = household_access.get_household_row(user, pk, _decision_shape)
+    alias = router.db_for_read(Household)
+    household = statements.instance(Household, row, alias)
+    current = statements.instance(FileVersion, row, alias, "current_file__")
+    Household._meta.get_field("current_file").set_cached_value(household, current)  # type: ignore[union-attr]
+    for name in _FACTS:
+        setattr(household, name, row[name])
+    return household
+
+
+def _decision_facts(household: Household) -> dict[str, Any]:
+    if all(hasattr(household, name) for name in _FACTS):
+        return {name: getattr(household, name) for name in _FACTS}
+    return Household.objects.filter(pk=household.pk).annotate(**_fact_annotations()).values(*_FACTS).get()
 
 
 def file_inputs(version: FileVersion | dict[str, int], *, age: int, family_size: int, segment: str) -> dict[str, Any]:
@@ -231,22 +376,23 @@ def decide(
     today = today or business_today()
     if channel not in Channel.values:
         raise ValidationFailed("渠道无效", "Unknown channel", code="channel_unknown", field="channel")
-    model, strategy = active_model(), active_strategy()
-    params = rules.StrategyParams.from_dict(strategy.params)
+    model, strategy, params = active_configuration()
     product_cap = product_cap_fen(IntakeMode.MODEL, channel, params, on=today)
     version = None
     exposure = 0
+    facts: dict[str, Any] = {}
     if household is not None:
         version = household.current_file
         if version is None:
             raise ValidationFailed("该户尚无档案", "The household has no file yet", code="file_missing")
-        head = household.members.filter(relation="head").first()
-        if head is None or head.birth_date is None:
+        facts = _decision_facts(household)
+        birth_date = facts["decision_head_birth_date"]
+        if birth_date is None:  # no head, or a head without an ID number
             raise ValidationFailed("户主身份证号缺失", "The head's ID number is missing", code="head_id_missing")
-        age = age_on(head.birth_date, today)
+        age = age_on(birth_date, today)
         family_size = household.size
         segment = features.primary_segment(household.segments)
-        exposure = exposure_fen(household, excluding_product=PRODUCT)
+        exposure = int(facts["decision_exposure_fen"])
         inputs = file_inputs(version, age=age, family_size=family_size, segment=segment)
     else:
         if file_values is None or age is None:
@@ -272,7 +418,10 @@ def decide(
         "candidates_fen": {k: int(v[0]) for k, v in limits.candidates.items()},
     }
     guard = None
-    if household is not None and version is not None:
+    granted_version_id = facts.get("decision_granted_version_id")
+    # check_guard() finds nothing unless the live line was granted on another file version than the
+    # current one (no line, or no change since the grant: the usual case); it runs only then.
+    if household is not None and version is not None and granted_version_id not in (None, version.pk):
         guard = check_guard(household, version, params)
         limit, binding = guard.hold(limit, binding, decision_inputs)
     decision = CreditDecision.objects.create(
@@ -308,7 +457,7 @@ def decide(
                 "model": model.version,
                 "strategy": strategy.version,
             },
-            scope_path=household.village.grid.outlet.path,
+            scope_path=facts["decision_scope_path"],
         )
     return decision
 
