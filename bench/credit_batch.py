@@ -25,7 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/xinedai_bench")
     parser.add_argument("--limit", type=int, default=0, help="score only the first N households")
-    parser.add_argument("--chunk", type=int, default=50_000)
+    parser.add_argument("--chunk", type=int, default=250_000)
     parser.add_argument("--keep", action="store_true", help="keep the decisions and lines it wrote")
     parser.add_argument("--statements", action="store_true", help="print every SQL statement over 100 ms")
     args = parser.parse_args()
@@ -90,6 +90,17 @@ def main() -> None:
         phases[f"{done}"] = time.perf_counter() - started
         print(f"  {phase} {done:>9,}/{total:,}  {time.perf_counter() - started:6.1f} s", file=sys.stderr, flush=True)
 
+    with transaction.atomic(), connection.cursor() as cursor:  # what an interrupted run left behind
+        line, decision = CreditLine._meta.db_table, CreditDecision._meta.db_table
+        stale = list(ScoreModel.objects.filter(family="bench").values_list("pk", flat=True))
+        if stale:
+            cursor.execute(
+                f"DELETE FROM {line} WHERE decision_id IN (SELECT id FROM {decision} WHERE score_model_id = ANY(%s))",
+                [stale],
+            )
+            cursor.execute(f"DELETE FROM {decision} WHERE score_model_id = ANY(%s)", [stale])
+            ScoreModel.objects.filter(pk__in=stale).delete()
+            LimitStrategy.objects.filter(version__gte=1000).delete()
     with transaction.atomic():
         model = ScoreModel.objects.create(
             family="bench",
@@ -147,6 +158,9 @@ def main() -> None:
             strategy.delete()
             model.delete()
             LimitStrategy.objects.filter(pk__in=previous).update(status="active")
+        with connection.cursor() as cursor:  # so that the next run finds the tables as a bank would
+            cursor.execute(f"VACUUM ANALYZE {CreditLine._meta.db_table}")
+            cursor.execute(f"VACUUM ANALYZE {CreditDecision._meta.db_table}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"decided      {result.decided:,} (checked: {decisions:,} decision rows)")
     print(f"granted      {result.granted:,} lines (checked: {lines:,}), {result.limit_fen / 100 / 1e8:,.2f} 亿元")

@@ -111,3 +111,22 @@ def test_batch_never_raises_a_guarded_limit(credit):
     d = CreditDecision.objects.filter(household=credit.h1).order_by("-pk").first()
     assert d.binding == "change_guard" and d.limit_fen == before
     assert CreditLine.objects.get(household=credit.h1, status="active").limit_fen == before
+
+
+def test_decision_inputs_are_typed_columns_plus_details(credit):
+    from xinedai.credit.models import INPUT_COLUMNS
+
+    with transaction.atomic():
+        single = services.decide(None, household=credit.h1, today=TODAY)
+    run(credit, [credit.h1.pk])
+    single.refresh_from_db()
+    batch = CreditDecision.objects.get(household=credit.h1, source="batch")
+    for d in (single, batch):
+        # every feature and the exposure are columns (so reports can filter and aggregate them) ...
+        assert all(getattr(d, c) is not None for c in INPUT_COLUMNS if c != "segment") and d.segment
+        assert not set(INPUT_COLUMNS) & set(d.details)
+    # ... and `inputs` gives them back as one dict, with what else the decision used
+    assert single.details["candidates_fen"]["channel_cap"] == 300_000_00
+    assert single.inputs == {**{c: getattr(single, c) for c in INPUT_COLUMNS}, **single.details}
+    assert {k: v for k, v in single.inputs.items() if k != "candidates_fen"} == batch.inputs
+    assert CreditDecision.objects.filter(pk=batch.pk, net_assets_yuan=single.net_assets_yuan).exists()

@@ -9,7 +9,7 @@ set-based end to end:
    reasons, not per household);
 3. the integer results go into a temporary staging table (one binary COPY built by numpy);
 4. two INSERT … SELECT statements per chunk write the decisions (the database builds each decision's
-   inputs JSON) and the lines, and one UPDATE revokes the lines they replace.
+   inputs JSON) and the lines, and an UPDATE by id revokes the lines they replace.
 
 No Python code runs per household on PostgreSQL. Runs in the caller's transaction.
 """
@@ -17,14 +17,13 @@ No Python code runs per household on PostgreSQL. Runs in the caller's transactio
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from django.db import connection
 
 from xinedai.core import audit
@@ -34,7 +33,7 @@ from xinedai.households.models import FileVersion, Household, Member
 
 from . import features, rules
 from .choices import LIVE_LINE_STATUSES, IntakeMode, LineStatus
-from .models import CreditDecision, CreditLine, LimitStrategy, ScoreModel
+from .models import INPUT_COLUMNS, CreditDecision, CreditLine, LimitStrategy, ScoreModel
 from .scorecard import Scorecard
 from .services import LINE_TERM_DAYS, guarded_household_ids, product_cap_fen
 
@@ -42,9 +41,10 @@ Progress = Callable[[str, int, int], None]
 PRODUCT = "xinedai"
 STAGE = "credit_batch_stage"
 TEXTS = "credit_batch_text"
+REASONS = "credit_batch_reasons"
 TOP_REASONS = 3
-# The decision's inputs: the features the model saw, then the exposure the limit was reduced by.
-INPUT_FEATURES = [k for k in features.FEATURES if k != "segment"]
+# The decision's typed inputs other than the segment (a text) and the exposure: the features the model saw.
+INPUT_FEATURES = [k for k in INPUT_COLUMNS if k not in ("segment", "exposure_fen")]
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
@@ -73,57 +73,61 @@ _READ_COLUMNS = [
 ]
 
 
-def _read_sql(loader: BulkLoader, ids: Sequence[int]) -> tuple[str, list[Any]]:
+def _read_sql(
+    loader: BulkLoader, ids: Sequence[int], segments: Sequence[str] = (), *, whole: bool = False
+) -> tuple[str, list[Any]]:
+    """The one query that reads what a batch needs. On PostgreSQL every column is a bigint (the packed
+    segments become their 1-based position in `segments`) so that it packs into int64 arrays.
+    `whole` reads every household (the caller filters): cheaper when the set is most of the bank."""
     h, f, m = Household._meta.db_table, FileVersion._meta.db_table, Member._meta.db_table
     line, decision = CreditLine._meta.db_table, CreditDecision._meta.db_table
-    file_cols = ", ".join(f"f.{c}" for c in features.NEEDED)
     live = ", ".join(f"'{s.value}'" for s in LIVE_LINE_STATUSES)
-    hh_where, hh_params = loader.id_set("h.id", ids)
-    line_where, line_params = loader.id_set("l.household_id", ids)
-    birth = "(m.birth_date - DATE '1970-01-01')" if loader.vendor == "postgresql" else "m.birth_date"
+    line_where, line_params = ("TRUE", []) if whole else loader.id_set("l.household_id", ids)
+    pg = loader.vendor == "postgresql"
+    if pg:
+        file_cols = ", ".join(f"f.{c}::bigint" for c in features.NEEDED)
+        head = "h.id, h.size::bigint, COALESCE(array_position(%s::text[], h.segments), 0)::bigint, f.id"
+        birth = "(m.birth_date - DATE '1970-01-01')::bigint"
+        # A join with the unnested id set lets the planner see how many rows come (an = ANY filter does not).
+        head_params: list[Any] = [list(segments)]
+        hh_where, hh_from, hh_params = "TRUE", "", []
+        if not whole:
+            hh_from, hh_params = (
+                "JOIN unnest(%s::bigint[]) AS wanted(id) ON wanted.id = h.id",
+                [loader.id_set("x", ids)[1][0]],
+            )
+    else:
+        file_cols = ", ".join(f"f.{c}" for c in features.NEEDED)
+        head, birth, head_params = "h.id, h.size, h.segments, f.id", "m.birth_date", []
+        hh_where, hh_params = loader.id_set("h.id", ids)
+        hh_from = ""
     sql = (
-        f"SELECT h.id, h.size, h.segments, f.id, {file_cols}, {birth},"
+        f"SELECT {head}, {file_cols}, {birth},"
         " COALESCE(x.other_fen, 0), COALESCE(x.line_id, 0), COALESCE(x.line_limit, 0), COALESCE(x.line_used, 0),"
         " COALESCE(x.line_fv, 0)"
-        f" FROM {h} h"
+        f" FROM {h} h {hh_from if pg else ''}"
         f" JOIN {f} f ON f.id = h.current_file_id"
         f" JOIN {m} m ON m.household_id = h.id AND m.relation = 'head'"
         " LEFT JOIN (SELECT l.household_id,"
-        f"  SUM(CASE WHEN l.product_code <> %s THEN l.limit_fen ELSE 0 END) AS other_fen,"
-        f"  MAX(CASE WHEN l.product_code = %s THEN l.id END) AS line_id,"
-        f"  MAX(CASE WHEN l.product_code = %s THEN l.limit_fen END) AS line_limit,"
-        f"  MAX(CASE WHEN l.product_code = %s THEN l.used_fen END) AS line_used,"
-        f"  MAX(CASE WHEN l.product_code = %s THEN d.file_version_id END) AS line_fv"
+        "  SUM(CASE WHEN l.product_code <> %s THEN l.limit_fen ELSE 0 END) AS other_fen,"
+        "  MAX(CASE WHEN l.product_code = %s THEN l.id END) AS line_id,"
+        "  MAX(CASE WHEN l.product_code = %s THEN l.limit_fen END) AS line_limit,"
+        "  MAX(CASE WHEN l.product_code = %s THEN l.used_fen END) AS line_used,"
+        "  MAX(CASE WHEN l.product_code = %s THEN d.file_version_id END) AS line_fv"
         f"  FROM {line} l LEFT JOIN {decision} d ON d.id = l.decision_id"
         f"  WHERE {line_where} AND l.status IN ({live}) GROUP BY l.household_id) x ON x.household_id = h.id"
-        f" WHERE {hh_where} AND m.birth_date IS NOT NULL ORDER BY h.id"
+        f" WHERE {hh_where} AND m.birth_date IS NOT NULL"
     )
+    if pg:
+        return sql, head_params + hh_params + [PRODUCT] * 5 + line_params
     return sql, [PRODUCT] * 5 + line_params + hh_params
 
 
 def _read(loader: BulkLoader, ids: Sequence[int]) -> dict[str, np.ndarray]:
     """Every household's current file, head's birth date and live lines, as numpy columns (one query)."""
-    sql, params = _read_sql(loader, ids)
     if loader.vendor == "postgresql":
-        # COPY streams the result as CSV; pandas' C parser turns it into columns without Python per row.
-        # The parameters are bound client-side (COPY takes none); the id set goes as one array literal.
-        buffer = io.BytesIO()
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
-            for block in copy:
-                buffer.write(block)
-        buffer.seek(0)
-        if not buffer.getbuffer().nbytes:
-            return {c: np.empty(0, dtype=object if c == "segments" else np.int64) for c in _READ_COLUMNS}
-        frame = pd.read_csv(
-            buffer,
-            header=None,
-            names=_READ_COLUMNS,
-            dtype={c: (str if c == "segments" else np.int64) for c in _READ_COLUMNS},
-            keep_default_na=False,
-        )
-        out = {c: frame[c].to_numpy() for c in _READ_COLUMNS}
-        out["birth"] = out["birth"].astype("datetime64[D]")
-        return out
+        return _read_postgresql(loader, ids)
+    sql, params = _read_sql(loader, ids)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -136,6 +140,50 @@ def _read(loader: BulkLoader, ids: Sequence[int]) -> dict[str, np.ndarray]:
             out[name] = np.asarray([dt.date.fromisoformat(str(v)) for v in values], dtype="datetime64[D]")
         else:
             out[name] = np.asarray(values, dtype=np.int64)
+    return out
+
+
+def _read_postgresql(loader: BulkLoader, ids: Sequence[int]) -> dict[str, np.ndarray]:
+    """The read as one row of one bytea per column, which numpy views in place: no Python code per row.
+
+    Every column is a non-null bigint; `string_agg(int8send(column))` packs a column's values as
+    big-endian int64s. All aggregates of one query consume the same rows in the same order, so the
+    columns line up. (COPY would hand Python one message per row: seconds for a million.)
+    """
+    import psycopg
+
+    table = Household._meta.db_table
+    with connection.cursor() as cursor:
+        # Every distinct packed segments value of the bank, by a loose scan of its index: one probe per
+        # value (a few dozen), where DISTINCT over the id set would read a million rows.
+        cursor.execute(
+            f"WITH RECURSIVE s(v) AS (SELECT MIN(segments) FROM {table} UNION ALL"
+            f" SELECT (SELECT MIN(segments) FROM {table} WHERE segments > s.v) FROM s WHERE s.v IS NOT NULL)"
+            " SELECT v FROM s WHERE v IS NOT NULL"
+        )
+        segments = [str(r[0]) for r in cursor.fetchall()]
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        whole = len(ids) * 2 >= int(cursor.fetchone()[0])
+        # Hashes of a million rows fit in memory, for this transaction only.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+    sql, params = _read_sql(loader, ids, segments, whole=whole)
+    names = [f"c{i}" for i in range(len(_READ_COLUMNS))]
+    packed = ", ".join(f"string_agg(int8send(r.{c}::bigint), ''::bytea)" for c in names)
+    connection.ensure_connection()
+    raw = connection.connection
+    query = psycopg.ClientCursor(raw).mogrify(f"SELECT {packed} FROM ({sql}) AS r({', '.join(names)})", params)
+    with psycopg.Cursor(raw) as cursor:  # binary results: the bytea arrives as raw bytes
+        cursor.execute(query, binary=True)
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        out = {name: np.empty(0, dtype=np.int64) for name in _READ_COLUMNS}
+    else:
+        out = {name: np.frombuffer(v, dtype=">i8").astype(np.int64) for name, v in zip(_READ_COLUMNS, row, strict=True)}
+    if whole:  # the set is most of the bank: the whole table was read, keep the wanted rows
+        keep = np.isin(out["household_id"], np.asarray(ids, dtype=np.int64))
+        out = {name: values[keep] for name, values in out.items()}
+    out["segments"] = np.asarray(["", *segments], dtype=object)[out["segments"]]
+    out["birth"] = out["birth"].astype("datetime64[D]")
     return out
 
 
@@ -232,55 +280,72 @@ _STAGE_COLUMNS = [
     "segment_t",
     "exposure_fen",
     "grant_line",
-    "revoke_line_id",
     *INPUT_FEATURES,
 ]
 
 
 def _create_stage(loader: BulkLoader) -> None:
     qn = connection.ops.quote_name
+    json_type = "jsonb" if loader.vendor == "postgresql" else "text"
+    on_commit = " ON COMMIT DROP" if loader.vendor == "postgresql" else ""
+    _drop_stage()
     with connection.cursor() as cursor:
-        for table in (STAGE, TEXTS):
-            cursor.execute(f"DROP TABLE IF EXISTS {qn(table)}")
         columns = ", ".join(f"{qn(c)} bigint NOT NULL" for c in _STAGE_COLUMNS)
-        on_commit = " ON COMMIT DROP" if loader.vendor == "postgresql" else ""
         cursor.execute(f"CREATE TEMPORARY TABLE {qn(STAGE)} ({columns}){on_commit}")
         cursor.execute(f"CREATE TEMPORARY TABLE {qn(TEXTS)} (id bigint PRIMARY KEY, value text NOT NULL){on_commit}")
+        # Reason codes are parsed into JSON once per distinct set here, not once per decision.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {qn(REASONS)} (id bigint PRIMARY KEY, doc {json_type} NOT NULL){on_commit}"
+        )
 
 
 def _drop_stage() -> None:
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for table in (STAGE, TEXTS):
+        for table in (STAGE, TEXTS, REASONS):
             cursor.execute(f"DROP TABLE IF EXISTS {qn(table)}")
 
 
 class _Texts:
-    """The staging table of the few distinct texts (grades, bindings, segments, reasons) rows point at."""
+    """A staging table of the few distinct texts (grades, bindings, segments; reason sets) rows point at."""
 
-    def __init__(self) -> None:
+    def __init__(self, table: str, column: str) -> None:
+        self.table, self.column = table, column
         self.ids: dict[str, int] = {}
+        self.written = 0
+
+    def index(self, values: np.ndarray) -> np.ndarray:
+        """Text ids of an array of texts, looked up once per distinct value."""
+        if not len(values):
+            return np.empty(0, dtype=np.int64)
+        distinct, inverse = np.unique(values.astype(str), return_inverse=True)
+        return self.ids_of(distinct.tolist())[inverse]
 
     def ids_of(self, values: Sequence[str]) -> np.ndarray:
         return np.asarray([self.ids.setdefault(v, len(self.ids)) for v in values], dtype=np.int64)
 
-    def new_since(self, written: int) -> list[tuple[int, str]]:
-        return [(i, v) for v, i in self.ids.items() if i >= written]
+    def flush(self) -> None:
+        """Write the texts met since the last flush."""
+        new = [(i, v) for v, i in self.ids.items() if i >= self.written]
+        if new:
+            qn = connection.ops.quote_name
+            with connection.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO {qn(self.table)} (id, {qn(self.column)}) VALUES (%s, %s)", new)
+            self.written += len(new)
 
 
-def _insert_decisions_sql(vendor: str) -> str:
+def _insert_decisions_sql() -> str:
     qn = connection.ops.quote_name
-    json_object = "jsonb_build_object" if vendor == "postgresql" else "json_object"
-    reasons = "r.value::jsonb" if vendor == "postgresql" else "r.value"
-    pairs = ", ".join(f"'{name}', s.{qn(name)}" for name in INPUT_FEATURES)
-    inputs = f"{json_object}({pairs}, 'segment', sg.value, 'exposure_fen', s.exposure_fen)"
+    typed = ", ".join(qn(c) for c in INPUT_FEATURES)
     return (
         f"INSERT INTO {qn(CreditDecision._meta.db_table)} (id, household_id, file_version_id, mode, channel, score,"
-        " grade, limit_fen, binding, reasons, inputs, score_model_id, strategy_id, source, created_at, created_by_id)"
-        f" SELECT s.decision_id, s.household_id, s.file_version_id, %s, %s, s.score, g.value, s.limit_fen, b.value,"
-        f" {reasons}, {inputs}, %s, %s, %s, %s, %s"
+        f" grade, limit_fen, binding, reasons, {typed}, segment, exposure_fen, details, score_model_id,"
+        " strategy_id, source, created_at, created_by_id)"
+        " SELECT s.decision_id, s.household_id, s.file_version_id, %s, %s, s.score, g.value, s.limit_fen, b.value,"
+        f" r.doc, {', '.join(f's.{qn(c)}' for c in INPUT_FEATURES)}, sg.value, s.exposure_fen, '{{}}', %s, %s, %s,"
+        " %s, %s"
         f" FROM {qn(STAGE)} s JOIN {qn(TEXTS)} g ON g.id = s.grade_t JOIN {qn(TEXTS)} b ON b.id = s.binding_t"
-        f" JOIN {qn(TEXTS)} r ON r.id = s.reasons_t JOIN {qn(TEXTS)} sg ON sg.id = s.segment_t"
+        f" JOIN {qn(REASONS)} r ON r.id = s.reasons_t JOIN {qn(TEXTS)} sg ON sg.id = s.segment_t"
         " WHERE s.seq >= %s AND s.seq < %s"
     )
 
@@ -291,16 +356,53 @@ def _insert_lines_sql() -> str:
         f"INSERT INTO {qn(CreditLine._meta.db_table)} (household_id, product_code, limit_fen, used_fen, intake_mode,"
         " channel, status, decision_id, granted_at, expires_on, granted_by_id)"
         " SELECT s.household_id, %s, s.limit_fen, 0, %s, %s, %s, s.decision_id, %s, %s, %s"
-        f" FROM {qn(STAGE)} s WHERE s.grant_line = 1 AND s.seq >= %s AND s.seq < %s ORDER BY s.seq"
+        f" FROM {qn(STAGE)} s WHERE s.grant_line = 1 AND s.seq >= %s AND s.seq < %s"
     )
 
 
-def _revoke_sql() -> str:
-    qn = connection.ops.quote_name
-    return (
-        f"UPDATE {qn(CreditLine._meta.db_table)} SET status = %s WHERE id IN (SELECT s.revoke_line_id"
-        f" FROM {qn(STAGE)} s WHERE s.grant_line = 1 AND s.revoke_line_id > 0 AND s.seq >= %s AND s.seq < %s)"
-    )
+class _Writer:
+    """Runs a chunk's INSERT … SELECT statements while Python computes the next chunk.
+
+    On PostgreSQL the statements run on a worker thread through the same (transaction's) connection,
+    with psycopg's client-side binding as Django uses it; the server works while numpy does. Python
+    touches the connection again only after wait(). SQLite runs them in place.
+    """
+
+    def __init__(self, loader: BulkLoader) -> None:
+        self.threaded = loader.vendor == "postgresql"
+        self.pool = ThreadPoolExecutor(max_workers=1) if self.threaded else None
+        self.pending: Future[None] | None = None
+
+    def start(self, statements: list[tuple[str, list[Any]]]) -> None:
+        self.wait()
+        if self.pool is None:
+            with connection.cursor() as cursor:
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+            return
+        connection.ensure_connection()
+        raw = connection.connection
+        self.pending = self.pool.submit(self._run, raw, statements)
+
+    @staticmethod
+    def _run(raw: Any, statements: list[tuple[str, list[Any]]]) -> None:
+        import psycopg
+
+        with psycopg.ClientCursor(raw) as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()  # re-raises the statement's error here, in the transaction's thread
+
+    def close(self) -> None:
+        if self.pool is not None:
+            try:
+                self.wait()
+            finally:
+                self.pool.shutdown(wait=True)
 
 
 def decide_batch(
@@ -329,7 +431,7 @@ def decide_batch(
     at = now()
     expires = as_of + dt.timedelta(days=LINE_TERM_DAYS)
     result = BatchResult()
-    ids = sorted({int(i) for i in household_ids})
+    ids = np.unique(np.asarray(household_ids, dtype=np.int64)).tolist()
     total = len(ids)
     if progress:
         progress("reading", 0, total)
@@ -339,84 +441,108 @@ def decide_batch(
     if progress:
         progress("reading", n_all, total)
     _create_stage(loader)
-    texts = _Texts()
-    texts_written = 0
-    insert_decisions, insert_lines, revoke = _insert_decisions_sql(loader.vendor), _insert_lines_sql(), _revoke_sql()
+    texts, reason_sets = _Texts(TEXTS, "value"), _Texts(REASONS, "doc")
+    insert_decisions, insert_lines = _insert_decisions_sql(), _insert_lines_sql()
     first_id = loader.reserve(CreditDecision, n_all) if n_all else 0
-    for start in range(0, n_all, chunk_size):
-        part = slice(start, min(start + chunk_size, n_all))
-        chunk = {k: v[part] for k, v in data.items()}
-        hid = chunk["household_id"]
-        n = len(hid)
-        feats = _features(chunk, as_of)
-        bins = card.bin_columns(feats)
-        scores = card.score_binned(bins)
-        exposure = chunk["other_exposure_fen"]
-        limits = rules.model_limits(
-            scores,
-            net_assets_fen=feats["net_assets_yuan"] * 100,
-            disposable_income_fen=feats["disposable_income_yuan"] * 100,
-            exposure_fen=exposure,
-            product_cap_fen=product_cap,
-            channel=channel,
-            params=params,
-        )
-        limit_fen, binding = limits.limit_fen, limits.binding.astype(np.int64)
-        binding_t = texts.ids_of(binding_names)[binding]
-        # The key-information change guard: a sharp unexplained change never raises a limit in a batch.
-        # Only a household whose live line was granted on an older file version can be held.
-        changed = hid[(chunk["line_file_version_id"] > 0) & (chunk["line_file_version_id"] != chunk["file_version_id"])]
-        guarded: set[int] = set()
-        for k in range(0, len(changed), 10_000):
-            guarded |= guarded_household_ids(changed[k : k + 10_000].tolist(), params)
-        if guarded:
-            held = np.isin(hid, np.fromiter(guarded, dtype=np.int64)) & (limit_fen > chunk["line_limit_fen"])
-            limit_fen = np.where(held, chunk["line_limit_fen"], limit_fen)
-            binding_t = np.where(held, texts.ids_of(["change_guard"])[0], binding_t)
-        reason_index, reason_texts = _reason_keys(card, bins)
-        reasons_t = texts.ids_of(reason_texts)[reason_index] if n else reason_index
-        granted = (limit_fen > 0) & (chunk["line_used_fen"] == 0) if grant else np.zeros(n, dtype=bool)
-        columns: dict[str, np.ndarray] = {
-            "seq": np.arange(start, start + n, dtype=np.int64),
-            "decision_id": np.arange(first_id + start, first_id + start + n, dtype=np.int64),
-            "household_id": hid,
-            "file_version_id": chunk["file_version_id"],
-            "score": scores.astype(np.int64),
-            "grade_t": texts.ids_of(names)[limits.grade],
-            "limit_fen": limit_fen,
-            "binding_t": binding_t,
-            "reasons_t": reasons_t,
-            "segment_t": texts.ids_of(feats["segment"].tolist()),
-            "exposure_fen": exposure,
-            "grant_line": granted.astype(np.int64),
-            "revoke_line_id": chunk["line_id"],
-            **{name: feats[name] for name in INPUT_FEATURES},
-        }
-        loader.write_ints(STAGE, columns)
-        new_texts = texts.new_since(texts_written)
-        if new_texts:
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    f"INSERT INTO {connection.ops.quote_name(TEXTS)} (id, value) VALUES (%s, %s)", new_texts
-                )
-            texts_written += len(new_texts)
-        bounds = [start, start + n]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                insert_decisions,
-                [IntakeMode.MODEL.value, channel, model.pk, strategy.pk, source, at, actor_id, *bounds],
+    writer = _Writer(loader)
+    try:
+        for start in range(0, n_all, chunk_size):
+            part = slice(start, min(start + chunk_size, n_all))
+            chunk = {k: v[part] for k, v in data.items()}
+            hid = chunk["household_id"]
+            n = len(hid)
+            feats = _features(chunk, as_of)
+            bins = card.bin_columns(feats)
+            scores = card.score_binned(bins)
+            exposure = chunk["other_exposure_fen"]
+            limits = rules.model_limits(
+                scores,
+                net_assets_fen=feats["net_assets_yuan"] * 100,
+                disposable_income_fen=feats["disposable_income_yuan"] * 100,
+                exposure_fen=exposure,
+                product_cap_fen=product_cap,
+                channel=channel,
+                params=params,
             )
-            if grant:
-                cursor.execute(revoke, [LineStatus.REVOKED.value, *bounds])
-                cursor.execute(
-                    insert_lines,
-                    [PRODUCT, IntakeMode.MODEL.value, channel, line_status, at, expires, actor_id, *bounds],
+            limit_fen, binding = limits.limit_fen, limits.binding.astype(np.int64)
+            binding_t = texts.ids_of(binding_names)[binding]
+            # The key-information change guard: a sharp unexplained change never raises a limit in a batch.
+            # Only a household whose live line was granted on an older file version can be held.
+            line_fv = chunk["line_file_version_id"]
+            changed = hid[(line_fv > 0) & (line_fv != chunk["file_version_id"])]
+            guarded: set[int] = set()
+            for k in range(0, len(changed), 10_000):
+                writer.wait()  # the guard reads through the connection the writer uses
+                guarded |= guarded_household_ids(changed[k : k + 10_000].tolist(), params)
+            if guarded:
+                held = np.isin(hid, np.fromiter(guarded, dtype=np.int64)) & (limit_fen > chunk["line_limit_fen"])
+                limit_fen = np.where(held, chunk["line_limit_fen"], limit_fen)
+                binding_t = np.where(held, texts.ids_of(["change_guard"])[0], binding_t)
+            reason_index, reason_texts = _reason_keys(card, bins)
+            reasons_t = reason_sets.ids_of(reason_texts)[reason_index] if n else reason_index
+            granted = (limit_fen > 0) & (chunk["line_used_fen"] == 0) if grant else np.zeros(n, dtype=bool)
+            columns: dict[str, np.ndarray] = {
+                "seq": np.arange(start, start + n, dtype=np.int64),
+                "decision_id": np.arange(first_id + start, first_id + start + n, dtype=np.int64),
+                "household_id": hid,
+                "file_version_id": chunk["file_version_id"],
+                "score": scores.astype(np.int64),
+                "grade_t": texts.ids_of(names)[limits.grade],
+                "limit_fen": limit_fen,
+                "binding_t": binding_t,
+                "reasons_t": reasons_t,
+                "segment_t": texts.index(feats["segment"]),
+                "exposure_fen": exposure,
+                "grant_line": granted.astype(np.int64),
+                **{name: feats[name] for name in INPUT_FEATURES},
+            }
+            writer.wait()  # the previous chunk's rows are written: report them, then stage this one
+            if progress and result.decided:
+                progress("deciding", result.decided, total)
+            loader.write_ints(STAGE, columns)
+            texts.flush()
+            reason_sets.flush()
+            statements: list[tuple[str, list[Any]]] = [
+                (
+                    insert_decisions,
+                    [IntakeMode.MODEL.value, channel, model.pk, strategy.pk, source, at, actor_id, start, start + n],
                 )
-        result.decided += n
-        result.granted += int(granted.sum())
-        result.limit_fen += int(limit_fen[granted].sum())
-        if progress:
-            progress("deciding", result.decided, total)
+            ]
+            if grant:
+                replaced = chunk["line_id"][granted & (chunk["line_id"] > 0)]
+                if len(replaced):
+                    where, where_params = loader.id_set("id", replaced.tolist())
+                    statements.append(
+                        (
+                            f"UPDATE {CreditLine._meta.db_table} SET status = %s WHERE {where}",
+                            [LineStatus.REVOKED.value, *where_params],
+                        )
+                    )
+                statements.append(
+                    (
+                        insert_lines,
+                        [
+                            PRODUCT,
+                            IntakeMode.MODEL.value,
+                            channel,
+                            line_status,
+                            at,
+                            expires,
+                            actor_id,
+                            start,
+                            start + n,
+                        ],
+                    )
+                )
+            writer.start(statements)
+            result.decided += n
+            result.granted += int(granted.sum())
+            result.limit_fen += int(limit_fen[granted].sum())
+        writer.wait()
+    finally:
+        writer.close()
+    if progress:
+        progress("deciding", result.decided, total)
     _drop_stage()
     audit.record(
         actor,

@@ -385,9 +385,10 @@ def seed_campaigns(*, as_of: dt.date) -> int:
         run_scoring_job(campaign.pk, actor.pk if actor else None, as_of)
         if stage == "activated":
             with transaction.atomic():
-                objection = campaign.households.filter(objections__isnull=False).first()
+                objected = campaign.households.filter(objections__isnull=False).first()
+                objection = objected.objections.first() if objected is not None else None
                 if objection is not None:
-                    camp.resolve_objection(actor, objection.objections.first(), resolution="dismissed",
-                                           note="经核实借款已结清", as_of=as_of)
+                    camp.resolve_objection(actor, objection, resolution="dismissed", note="经核实借款已结清",
+                                           as_of=as_of)
                 camp.activate(actor, campaign, as_of=as_of)
     return made
