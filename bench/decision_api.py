@@ -1,10 +1,19 @@
-"""Benchmark: POST /api/v1/credit/decisions under 32 concurrent clients; prints p50/p95/p99 latency.
+"""Benchmark: POST /api/v1/credit/decisions under 32 concurrent clients; prints req/s and p50/p95/p99/max.
 
-    .venv/bin/python bench/decision_api.py [--clients 32] [--requests 3000] [--server waitress|gunicorn]
+    .venv/bin/python bench/decision_api.py                       # gunicorn, 3 sync workers, wrk, 30 s
+    .venv/bin/python bench/decision_api.py --workers 2 --threads 4 --duration 20      # gthread workers
+    .venv/bin/python bench/decision_api.py --server waitress --load python --requests 3000
 
 Creates (once) a PostgreSQL database `xinedai_api_bench` with a 20,000-household demo bank (model,
-strategy and lines included), starts the server on 127.0.0.1:8765 and drives it from this process
-with keep-alive connections. Goal (issue 3): p99 <= 50 ms with 32 concurrent clients.
+strategy and lines included), issues a token for am01, starts the server on 127.0.0.1:8765 and has
+`--clients` connections each POST a decision for a random household of am01's grids, the next as soon
+as the last is answered (gunicorn's sync workers close a connection after each response; the clients
+reconnect). Prints the machine, the server configuration, req/s and the latency percentiles.
+
+The load generator is `wrk` (C, a few percent of one core) when installed, else Python threads with
+http.client (`--load python`), which take most of a core themselves and so inflate the figures on a
+2-core machine. gunicorn is the `serve` extra (`pip install -e '.[serve]'`). Goal (issue 3): p99 <= 50 ms
+with 32 concurrent clients.
 """
 
 from __future__ import annotations
@@ -13,9 +22,12 @@ import argparse
 import http.client
 import json
 import os
+import platform
 import random
+import shutil
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,14 +35,62 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 URL = "postgresql://postgres@127.0.0.1:5432/xinedai_api_bench"
 PORT = 8765
+PATH = "/api/v1/credit/decisions"
+
+# wrk runs this per thread: random household ids, one JSON body per request, and at the end the
+# percentiles (wrk's --latency stops at p99 and has no p95) as one parseable line.
+WRK_SCRIPT = """
+local ids = {%(ids)s}
+local headers = {["Authorization"] = "Bearer %(token)s", ["Content-Type"] = "application/json"}
+local threads = 0
+setup = function(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+init = function(args)
+  math.randomseed(os.time() + 7919 * id)
+end
+request = function()
+  local body = '{"household_id": ' .. ids[math.random(#ids)] .. '}'
+  return wrk.format("POST", "%(path)s", headers, body)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH {\\"requests\\": %%d, \\"seconds\\": %%.3f, \\"p50\\": %%.3f, \\"p95\\": %%.3f, \\"p99\\": %%.3f, "
+    .. "\\"max\\": %%.3f, \\"non2xx\\": %%d, \\"socket_errors\\": %%d}\\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(95) / 1e3,
+    latency:percentile(99) / 1e3, latency.max / 1e3, e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
 
 
 def env() -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": URL, "XINEDAI_VAR_DIR": str(ROOT / "var" / "bench-api"),
-            "DJANGO_SETTINGS_MODULE": "xinedai.settings", "XINEDAI_ALLOWED_HOSTS": "127.0.0.1"}
+    return {
+        **os.environ,
+        "DATABASE_URL": URL,
+        "XINEDAI_VAR_DIR": str(ROOT / "var" / "bench-api"),
+        "DJANGO_SETTINGS_MODULE": "xinedai.settings",
+        "XINEDAI_ALLOWED_HOSTS": "127.0.0.1",
+    }
 
 
-def prepare() -> tuple[str, list[int]]:
+def machine() -> str:
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(
+        next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal"))
+    )
+    return f"{os.cpu_count()} cores · {cpu} · {mem_kb / 1024 / 1024:.1f} GiB · Python {platform.python_version()}"
+
+
+def prepare() -> tuple[str, list[int], str]:
     import psycopg
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
@@ -38,77 +98,177 @@ def prepare() -> tuple[str, list[int]]:
         if not exists:
             conn.execute("CREATE DATABASE xinedai_api_bench")
     py = str(ROOT / ".venv" / "bin" / "python")
-    subprocess.run([py, "-m", "xinedai", "demo", "--no-serve", "--households", "20000"], env=env(), check=True,
-                   stdout=subprocess.DEVNULL)
-    out = subprocess.run([py, "-m", "xinedai", "issue-token", "am01", "--name", "bench"], env=env(), check=True,
-                         capture_output=True, text=True)
+    subprocess.run(
+        [py, "-m", "xinedai", "demo", "--no-serve", "--households", "20000"],
+        env=env(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    out = subprocess.run(
+        [py, "-m", "xinedai", "issue-token", "am01", "--name", "bench"],
+        env=env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     token = out.stdout.strip()
     with psycopg.connect(URL) as conn:
-        ids = [r[0] for r in conn.execute(
-            "SELECT h.id FROM households_household h JOIN org_village v ON v.id = h.village_id"
-            " JOIN org_grid g ON g.id = v.grid_id JOIN auth_user u ON u.id = g.owner_id"
-            " WHERE u.username = 'am01' AND h.current_file_id IS NOT NULL")]
-    return token, ids
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT h.id FROM households_household h JOIN org_village v ON v.id = h.village_id"
+                " JOIN org_grid g ON g.id = v.grid_id JOIN auth_user u ON u.id = g.owner_id"
+                " WHERE u.username = 'am01' AND h.current_file_id IS NOT NULL"
+            )
+        ]
+        row = conn.execute("SHOW server_version").fetchone()
+        pg = f"PostgreSQL {row[0] if row else '?'}"
+    return token, ids, pg
 
 
-def client(token: str, ids: list[int], n: int, latencies: list[float], errors: list[str], seed: int) -> None:
+def server_command(args: argparse.Namespace) -> tuple[list[str], str]:
+    py = str(ROOT / ".venv" / "bin" / "python")
+    if args.server == "gunicorn":
+        gunicorn = shutil.which("gunicorn", path=str(ROOT / ".venv" / "bin")) or "gunicorn"
+        # Sync workers (one request at a time each, a connection per request) beat threads under the GIL
+        # and keep-alive gthread workers (whose connections stay with one worker) on p99 here.
+        worker_class = args.worker_class or ("sync" if args.threads == 1 else "gthread")
+        cmd = [
+            gunicorn,
+            f"--workers={args.workers}",
+            f"--worker-class={worker_class}",
+            f"--threads={args.threads}",
+            f"--backlog={max(64, 4 * args.clients)}",
+            f"--bind=127.0.0.1:{PORT}",
+            "--log-level=warning",
+            "xinedai.wsgi:application",
+        ]
+        kind = worker_class if worker_class == "sync" else f"gthread × {args.threads} threads"
+        return cmd, f"gunicorn {args.workers} workers ({kind})"
+    cmd = [py, "-m", "waitress", f"--threads={args.threads}", f"--port={PORT}", "--host=127.0.0.1"]
+    return [*cmd, "xinedai.wsgi:application"], f"waitress 1 process × {args.threads} threads"
+
+
+def wait_until_up() -> None:
+    for _ in range(150):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
+            conn.request("GET", "/accounts/login/")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the server did not start")
+
+
+def python_client(token: str, ids: list[int], n: int, latencies: list[float], errors: list[str], seed: int) -> None:
     rnd = random.Random(seed)
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     for _ in range(n):
         body = json.dumps({"household_id": rnd.choice(ids)})
         t = time.perf_counter()
-        conn.request("POST", "/api/v1/credit/decisions", body=body, headers=headers)
-        resp = conn.getresponse()
-        resp.read()
+        try:
+            conn.request("POST", PATH, body=body, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+        except (OSError, http.client.HTTPException) as exc:  # sync gunicorn workers close after each response
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            errors.append(type(exc).__name__)
+            continue
         latencies.append((time.perf_counter() - t) * 1000)
         if resp.status != 200:
             errors.append(str(resp.status))
+        if resp.getheader("Connection", "").lower() == "close":
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+
+
+def run_python(args: argparse.Namespace, token: str, ids: list[int]) -> dict[str, float]:
+    python_client(token, ids, 50, [], [], 0)  # warm-up
+    latencies: list[float] = []
+    errors: list[str] = []
+    per = args.requests // args.clients
+    threads = [
+        threading.Thread(target=python_client, args=(token, ids, per, latencies, errors, i))
+        for i in range(args.clients)
+    ]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t
+    lat = sorted(latencies)
+    q = statistics.quantiles(lat, n=100)
+    return {
+        "requests": len(lat),
+        "seconds": wall,
+        "p50": q[49],
+        "p95": q[94],
+        "p99": q[98],
+        "max": lat[-1],
+        "non2xx": sum(e.isdigit() for e in errors),
+        "socket_errors": sum(not e.isdigit() for e in errors),
+    }
+
+
+def run_wrk(args: argparse.Namespace, token: str, ids: list[int]) -> dict[str, float]:
+    script = WRK_SCRIPT % {"ids": ",".join(map(str, ids)), "token": token, "path": PATH}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(script)
+    try:
+        base = ["wrk", "-t", str(args.wrk_threads), "-c", str(args.clients), "-s", fh.name, "--latency"]
+        url = f"http://127.0.0.1:{PORT}{PATH}"
+        subprocess.run([*base, "-d", f"{args.warmup}s", url], check=True, capture_output=True, text=True)
+        out = subprocess.run([*base, "-d", f"{args.duration}s", url], check=True, capture_output=True, text=True)
+    finally:
+        os.unlink(fh.name)
+    if args.verbose:
+        print(out.stdout)
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("BENCH "))
+    result: dict[str, float] = json.loads(line[len("BENCH ") :])
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--server", choices=["waitress", "gunicorn"], default="waitress")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=32, help="concurrent connections (closed loop)")
+    parser.add_argument("--server", choices=["gunicorn", "waitress"], default="gunicorn")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], help="gunicorn: default sync for 1 thread")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: gunicorn 1, waitress 32)")
+    parser.add_argument("--load", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
+    parser.add_argument("--duration", type=int, default=30, help="wrk: seconds measured")
+    parser.add_argument("--warmup", type=int, default=5, help="wrk: seconds of warm-up first")
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=3000, help="python load: requests measured")
+    parser.add_argument("--verbose", action="store_true", help="print wrk's own report too")
     args = parser.parse_args()
-    token, ids = prepare()
-    py = str(ROOT / ".venv" / "bin" / "python")
-    if args.server == "gunicorn":
-        cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(args.workers), "--threads", "8", "-b",
-               f"127.0.0.1:{PORT}", "xinedai.wsgi:application"]
-    else:
-        cmd = [py, "-m", "waitress", "--threads=32", f"--port={PORT}", "--host=127.0.0.1", "xinedai.wsgi:application"]
+    if args.threads is None:
+        args.threads = 1 if args.server == "gunicorn" else 32
+    token, ids, pg = prepare()
+    cmd, described = server_command(args)
     server = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/accounts/login/")
-                break
-            except OSError:
-                time.sleep(0.2)
-        warm: list[float] = []
-        client(token, ids, 50, warm, [], 0)
-        latencies: list[float] = []
-        errors: list[str] = []
-        per = args.requests // args.clients
-        threads = [threading.Thread(target=client, args=(token, ids, per, latencies, errors, i))
-                   for i in range(args.clients)]
-        t = time.perf_counter()
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        wall = time.perf_counter() - t
+        wait_until_up()
+        result = run_wrk(args, token, ids) if args.load == "wrk" else run_python(args, token, ids)
     finally:
         server.terminate()
         server.wait(10)
-    lat = sorted(latencies)
-    q = statistics.quantiles(lat, n=100)
-    print(f"server      {args.server} · {os.cpu_count()} cores · PostgreSQL · clients {args.clients}")
-    print(f"requests    {len(lat):,} in {wall:.1f} s = {len(lat) / wall:,.0f} req/s, errors {len(errors)}")
-    print(f"latency ms  p50 {q[49]:.1f} · p95 {q[94]:.1f} · p99 {q[98]:.1f} · max {lat[-1]:.1f}  (goal p99 <= 50)")
+    load = f"wrk -t{args.wrk_threads} -c{args.clients} {args.duration} s" if args.load == "wrk" else "Python threads"
+    print(f"machine     {machine()} · {pg} on the same machine")
+    print(f"server      {described} · load {load} · {args.clients} clients · {len(ids):,} households")
+    print(
+        f"requests    {int(result['requests']):,} in {result['seconds']:.1f} s = "
+        f"{result['requests'] / result['seconds']:,.0f} req/s, "
+        f"non-2xx {int(result['non2xx'])}, socket errors {int(result['socket_errors'])}"
+    )
+    print(
+        f"latency ms  p50 {result['p50']:.1f} · p95 {result['p95']:.1f} · p99 {result['p99']:.1f} · "
+        f"max {result['max']:.1f}  (goal p99 <= 50)"
+    )
 
 
 if __name__ == "__main__":
