@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "xinedai.credit",
     "xinedai.campaigns",
     "xinedai.products",
+    "xinedai.lending",
+    "xinedai.ledger",
     "xinedai.monitoring",
     "xinedai.demo",
 ]
