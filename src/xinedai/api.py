@@ -7,6 +7,7 @@ from ninja.errors import AuthenticationError
 from xinedai.core.errors import BusinessError
 from xinedai.credit.api import router as credit_router
 from xinedai.households.api import router as households_router
+from xinedai.lending.api import router as lending_router
 from xinedai.org.api import TokenAuth
 from xinedai.products.api import router as products_router
 
@@ -39,3 +40,4 @@ def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 api.add_router("/households", households_router)
 api.add_router("/credit", credit_router)
 api.add_router("/products", products_router)
+api.add_router("/schedules", lending_router)
