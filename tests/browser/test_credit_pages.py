@@ -153,6 +153,7 @@ def test_model_decision_and_grant_on_phone(live_server, credit_live, new_page, b
         "limit_fen": H1_LIMIT_FEN,
         "status": "active",
         "mode": "model",
+        "product": "xinedai",
         "decision": decision.pk,
     }
     browser_errors.assert_none()

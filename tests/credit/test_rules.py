@@ -48,6 +48,10 @@ def one(score, net, disp, exposure=0, product=500_000 * Y, channel="combined", p
         ((650, 10_000_000 * Y, 20_333_33), (60_000 * Y, "B", "disposable_income")),  # 3 × 20,333.33 = 60,999.99
         ((650, 10_000_000 * Y, 1_000_000 * Y, 150_000 * Y), (50_000 * Y, "B", "grade_cap")),  # less exposure
         ((650, 10_000_000 * Y, 1_000_000 * Y, 197_000 * Y), (0, "B", "exposure")),  # 3,000 left < 5,000 minimum
+        # other products' lines reduce what the customer can carry, not this product's own cap:
+        ((700, 10_000_000 * Y, 1_000_000 * Y, 150_000 * Y, 100_000 * Y), (100_000 * Y, "A", "product_cap")),
+        ((700, 10_000_000 * Y, 1_000_000 * Y, 250_000 * Y, 100_000 * Y), (50_000 * Y, "A", "channel_cap")),
+        ((700, 10_000_000 * Y, 1_000_000 * Y, 200_000 * Y, 100_000 * Y), (100_000 * Y, "A", "product_cap")),  # tie
         ((559, 10_000_000 * Y, 1_000_000 * Y), (0, "declined", "decline")),
         ((560, 10_000_000 * Y, 1_000_000 * Y), (30_000 * Y, "D", "grade_cap")),
         ((650, -5 * Y, 1_000_000 * Y), (0, "B", "net_assets")),  # negative net assets count as nothing

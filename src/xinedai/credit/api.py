@@ -33,6 +33,7 @@ class DecisionIn(Schema):
     family_size: int = Field(1, ge=1, le=30)
     segment: str = "other"
     channel: Literal["online", "combined"] = "combined"
+    product: str = Field("xinedai", max_length=32, description="the catalogue product (GET /api/v1/products)")
 
 
 class ReasonOut(Schema):
@@ -45,6 +46,7 @@ class ReasonOut(Schema):
 class DecisionOut(Schema):
     decision_id: int
     household_id: int | None
+    product: str
     score: int | None
     grade: str
     limit_fen: int
@@ -64,7 +66,7 @@ def create_decision(request: HttpRequest, body: DecisionIn):  # type: ignore[no-
         )
     household = None
     if body.household_id is not None:
-        household = services.household_for_decision(request.user, body.household_id)
+        household = services.household_for_decision(request.user, body.household_id, product_code=body.product)
     decision = services.decide(
         request.user,
         household=household,
@@ -74,11 +76,13 @@ def create_decision(request: HttpRequest, body: DecisionIn):  # type: ignore[no-
         segment=body.segment,
         channel=body.channel,
         source="api",
+        product_code=body.product,
     )
     model = decision.score_model
     return {
         "decision_id": decision.pk,
         "household_id": decision.household_id,
+        "product": decision.product_code,
         "score": decision.score,
         "grade": decision.grade,
         "limit_fen": decision.limit_fen,

@@ -74,7 +74,12 @@ _READ_COLUMNS = [
 
 
 def _read_sql(
-    loader: BulkLoader, ids: Sequence[int], segments: Sequence[str] = (), *, whole: bool = False
+    loader: BulkLoader,
+    ids: Sequence[int],
+    segments: Sequence[str] = (),
+    *,
+    whole: bool = False,
+    product_code: str = PRODUCT,
 ) -> tuple[str, list[Any]]:
     """The one query that reads what a batch needs. On PostgreSQL every column is a bigint (the packed
     segments become their 1-based position in `segments`) so that it packs into int64 arrays.
@@ -119,15 +124,15 @@ def _read_sql(
         f" WHERE {hh_where} AND m.birth_date IS NOT NULL"
     )
     if pg:
-        return sql, head_params + hh_params + [PRODUCT] * 5 + line_params
-    return sql, [PRODUCT] * 5 + line_params + hh_params
+        return sql, head_params + hh_params + [product_code] * 5 + line_params
+    return sql, [product_code] * 5 + line_params + hh_params
 
 
-def _read(loader: BulkLoader, ids: Sequence[int]) -> dict[str, np.ndarray]:
+def _read(loader: BulkLoader, ids: Sequence[int], product_code: str = PRODUCT) -> dict[str, np.ndarray]:
     """Every household's current file, head's birth date and live lines, as numpy columns (one query)."""
     if loader.vendor == "postgresql":
-        return _read_postgresql(loader, ids)
-    sql, params = _read_sql(loader, ids)
+        return _read_postgresql(loader, ids, product_code)
+    sql, params = _read_sql(loader, ids, product_code=product_code)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -143,7 +148,7 @@ def _read(loader: BulkLoader, ids: Sequence[int]) -> dict[str, np.ndarray]:
     return out
 
 
-def _read_postgresql(loader: BulkLoader, ids: Sequence[int]) -> dict[str, np.ndarray]:
+def _read_postgresql(loader: BulkLoader, ids: Sequence[int], product_code: str) -> dict[str, np.ndarray]:
     """The read as one row of one bytea per column, which numpy views in place: no Python code per row.
 
     Every column is a non-null bigint; `string_agg(int8send(column))` packs a column's values as
@@ -166,7 +171,7 @@ def _read_postgresql(loader: BulkLoader, ids: Sequence[int]) -> dict[str, np.nda
         whole = len(ids) * 2 >= int(cursor.fetchone()[0])
         # Hashes of a million rows fit in memory, for this transaction only.
         cursor.execute("SET LOCAL work_mem = '256MB'")
-    sql, params = _read_sql(loader, ids, segments, whole=whole)
+    sql, params = _read_sql(loader, ids, segments, whole=whole, product_code=product_code)
     names = [f"c{i}" for i in range(len(_READ_COLUMNS))]
     packed = ", ".join(f"string_agg(int8send(r.{c}::bigint), ''::bytea)" for c in names)
     connection.ensure_connection()
@@ -338,10 +343,11 @@ def _insert_decisions_sql() -> str:
     qn = connection.ops.quote_name
     typed = ", ".join(qn(c) for c in INPUT_FEATURES)
     return (
-        f"INSERT INTO {qn(CreditDecision._meta.db_table)} (id, household_id, file_version_id, mode, channel, score,"
+        f"INSERT INTO {qn(CreditDecision._meta.db_table)} (id, household_id, file_version_id, product_code, mode,"
+        " channel, score,"
         f" grade, limit_fen, binding, reasons, {typed}, segment, exposure_fen, details, score_model_id,"
         " strategy_id, source, created_at, created_by_id)"
-        " SELECT s.decision_id, s.household_id, s.file_version_id, %s, %s, s.score, g.value, s.limit_fen, b.value,"
+        " SELECT s.decision_id, s.household_id, s.file_version_id, %s, %s, %s, s.score, g.value, s.limit_fen, b.value,"
         f" r.doc, {', '.join(f's.{qn(c)}' for c in INPUT_FEATURES)}, sg.value, s.exposure_fen, '{{}}', %s, %s, %s,"
         " %s, %s"
         f" FROM {qn(STAGE)} s JOIN {qn(TEXTS)} g ON g.id = s.grade_t JOIN {qn(TEXTS)} b ON b.id = s.binding_t"
@@ -358,6 +364,16 @@ def _insert_lines_sql() -> str:
         " SELECT s.household_id, %s, s.limit_fen, 0, %s, %s, %s, s.decision_id, %s, %s, %s"
         f" FROM {qn(STAGE)} s WHERE s.grant_line = 1 AND s.seq >= %s AND s.seq < %s"
     )
+
+
+def _target_segments(product_code: str, on: dt.date) -> set[str]:
+    """The segments a catalogue product is for (empty: every household)."""
+    from xinedai.products.models import Product
+    from xinedai.products.queries import effective_version
+
+    product = Product.objects.filter(code=product_code).first()
+    terms = effective_version(product, on) if product is not None else None
+    return set(terms.segments) if terms is not None else set()
 
 
 class _Writer:
@@ -418,6 +434,7 @@ def decide_batch(
     source: str = "batch",
     chunk_size: int = 250_000,
     progress: Progress | None = None,
+    product_code: str = PRODUCT,
 ) -> BatchResult:
     """Decide (and grant lines for) many households. Replaces each household's live line of the product,
     except a line already drawn on (re-reviewed one by one through services.grant_line)."""
@@ -425,7 +442,8 @@ def decide_batch(
     params = rules.StrategyParams.from_dict(strategy.params)
     names = rules.grade_names(params)
     binding_names = rules.binding_names(np.arange(len(rules.CONSTRAINTS)))
-    product_cap = product_cap_fen(IntakeMode.MODEL, channel, params, on=as_of)
+    product_cap = product_cap_fen(IntakeMode.MODEL, channel, params, on=as_of, product_code=product_code)
+    targets = _target_segments(product_code, as_of)
     loader = BulkLoader()
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
     at = now()
@@ -435,7 +453,11 @@ def decide_batch(
     total = len(ids)
     if progress:
         progress("reading", 0, total)
-    data = _read(loader, ids)
+    data = _read(loader, ids, product_code)
+    if targets:  # a product for some segments (大棚贷): households of other segments are not decided
+        distinct, inverse = np.unique(data["segments"].astype(str), return_inverse=True)
+        fits = np.asarray([bool(set(Household(segments=v).segment_list) & targets) for v in distinct], dtype=bool)
+        data = {k: v[fits[inverse]] for k, v in data.items()}
     n_all = len(data["household_id"])
     result.skipped = total - n_all
     if progress:
@@ -502,10 +524,21 @@ def decide_batch(
             loader.write_ints(STAGE, columns)
             texts.flush()
             reason_sets.flush()
+            bounds = [start, start + n]
             statements: list[tuple[str, list[Any]]] = [
                 (
                     insert_decisions,
-                    [IntakeMode.MODEL.value, channel, model.pk, strategy.pk, source, at, actor_id, start, start + n],
+                    [
+                        product_code,
+                        IntakeMode.MODEL.value,
+                        channel,
+                        model.pk,
+                        strategy.pk,
+                        source,
+                        at,
+                        actor_id,
+                        *bounds,
+                    ],
                 )
             ]
             if grant:
@@ -522,7 +555,7 @@ def decide_batch(
                     (
                         insert_lines,
                         [
-                            PRODUCT,
+                            product_code,
                             IntakeMode.MODEL.value,
                             channel,
                             line_status,

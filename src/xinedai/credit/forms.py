@@ -30,7 +30,15 @@ class YuanField(forms.CharField):
 
 
 class DecideForm(forms.Form):
+    """A model calculation for one catalogue product; the products offered are those the household may use."""
+
+    product = forms.ChoiceField(label=_("Product"), choices=(("xinedai", "信e贷"),), initial="xinedai", required=False)
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.COMBINED)
+
+    def __init__(self, *args: Any, products: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if products:
+            self.fields["product"].choices = products  # type: ignore[attr-defined]
 
 
 class ApplicationForm(forms.Form):

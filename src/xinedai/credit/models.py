@@ -139,6 +139,8 @@ class CreditDecision(models.Model):
         db_constraint=False,
         db_index=False,
     )
+    # The catalogue product (products.Product.code) the decision is for; its terms capped the limit.
+    product_code = models.CharField(max_length=32, default="xinedai")
     mode = models.CharField(max_length=20, choices=IntakeMode.choices)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     score = models.IntegerField(null=True, blank=True)
@@ -228,7 +230,7 @@ class CreditLine(models.Model):
     household = models.ForeignKey(
         "households.Household", on_delete=models.PROTECT, related_name="credit_lines", db_constraint=False
     )
-    # The product catalogue (issue 3, scope 1) will turn this into a foreign key; "xinedai" is the base product.
+    # The catalogue product (products.Product.code, stable); "xinedai" is the base 信e贷 product.
     product_code = models.CharField(max_length=32, default="xinedai")
     limit_fen = models.BigIntegerField()
     used_fen = models.BigIntegerField(default=0)

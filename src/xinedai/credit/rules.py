@@ -154,10 +154,13 @@ def model_limits(
     channel: str,
     params: StrategyParams,
 ) -> Limits:
-    """Limit = the smallest of product cap, channel cap, net-assets multiple, disposable-income multiple
-    and grade cap, less the customer's existing exposure across all products, rounded down to the step.
+    """Limit = what the customer can carry — the smallest of channel cap, net-assets multiple,
+    disposable-income multiple and grade cap — less their existing exposure across all products (their
+    lines of other products), and at most the product's own cap; rounded down to the step.
 
-    A result below the minimum limit, or a declined grade, gives 0 with the binding constraint saying why.
+    The product cap bounds this product's line only: another product's line reduces what the customer
+    can carry, not what this product may lend. A result below the minimum limit, or a declined grade,
+    gives 0 with the binding constraint saying why.
     """
     n = len(scores)
     g = grades(scores, params)
@@ -169,13 +172,14 @@ def model_limits(
         "disposable_income": _times(np.asarray(disposable_income_fen), params.disposable_income_multiple),
         "grade_cap": caps_by_grade[g],
     }
-    stacked = np.vstack([candidates[c] for c in CONSTRAINTS[:5]])
-    ceiling = stacked.min(axis=0)
-    binding = stacked.argmin(axis=0)
+    customer = np.vstack([candidates[c] for c in CONSTRAINTS[1:5]])
     exposure = np.maximum(np.asarray(exposure_fen, dtype=np.int64), 0)
-    after = ceiling - exposure
-    limit = (np.maximum(after, 0) // params.step_fen) * params.step_fen
-    binding = np.where((exposure > 0) & (after < params.min_limit_fen), CONSTRAINT_CODE["exposure"], binding)
+    after = customer.min(axis=0) - exposure
+    product_binds = candidates["product_cap"] <= after  # ties go to the product cap, as before
+    ceiling = np.where(product_binds, candidates["product_cap"], after)
+    binding = np.where(product_binds, CONSTRAINT_CODE["product_cap"], customer.argmin(axis=0) + 1)
+    limit = (np.maximum(ceiling, 0) // params.step_fen) * params.step_fen
+    binding = np.where((exposure > 0) & (ceiling < params.min_limit_fen), CONSTRAINT_CODE["exposure"], binding)
     declined = g == len(params.grade_cutoffs)
     binding = np.where(declined, CONSTRAINT_CODE["decline"], binding)
     limit = np.where(declined | (limit < params.min_limit_fen), 0, limit)

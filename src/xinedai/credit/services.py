@@ -7,8 +7,9 @@ Services run in the caller's transaction and write their audit rows there; they 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,12 +210,19 @@ _PRODUCT_VERSIONS: statements.StatementCache[tuple[str, dt.date]] = statements.S
 
 
 def product_cap_fen(
-    mode: str, channel: str, params: rules.StrategyParams, *, on: dt.date, product_code: str = PRODUCT
+    mode: str,
+    channel: str,
+    params: rules.StrategyParams,
+    *,
+    on: dt.date,
+    product_code: str = PRODUCT,
+    segments: Sequence[str] | None = None,
 ) -> int:
     """The product's cap for a decision, from the catalogue's version in force on the business date.
 
-    The mode and channel must be among the product's own; without a catalogue entry (a bank that has
-    not loaded its catalogue) the channel cap applies alone.
+    The mode and channel must be among the product's own, and a product that targets segments (大棚贷:
+    greenhouse growers) is only for households of one of them (`segments`, when given). Without a
+    catalogue entry (a bank that has not loaded its catalogue) the channel cap applies alone.
     """
     from xinedai.products import rules as product_rules
     from xinedai.products.choices import VersionStatus
@@ -261,6 +269,14 @@ def product_cap_fen(
             product=product_code,
             channel=channel,
         )
+    if segments is not None and terms.segments and not set(terms.segments) & set(segments):
+        raise ValidationFailed(
+            "该产品不面向此客户群体",
+            "The product is not for this customer segment",
+            code="product_segment",
+            product=product_code,
+            segments=list(terms.segments),
+        )
     return min(channel_cap, int(terms.max_amount_fen))
 
 
@@ -276,10 +292,10 @@ def exposure_fen(household: Household, *, excluding_product: str | None = None) 
 _FACTS = ("decision_head_birth_date", "decision_exposure_fen", "decision_granted_version_id", "decision_scope_path")
 
 
-def _fact_annotations() -> dict[str, Any]:
+def _fact_annotations(product_code: str) -> dict[str, Any]:
     other_lines = (
         CreditLine.objects.filter(household=OuterRef("pk"), status__in=LIVE_LINE_STATUSES)
-        .exclude(product_code=PRODUCT)
+        .exclude(product_code=product_code)
         .order_by()
         .values("household")
         .annotate(total=Sum("limit_fen"))
@@ -293,38 +309,45 @@ def _fact_annotations() -> dict[str, Any]:
         # live_line(): at most one per household and product (a unique constraint)
         "decision_live_line": FilteredRelation(
             "credit_lines",
-            condition=Q(credit_lines__product_code=PRODUCT, credit_lines__status__in=LIVE_LINE_STATUSES),
+            condition=Q(credit_lines__product_code=product_code, credit_lines__status__in=LIVE_LINE_STATUSES),
         ),
         "decision_granted_version_id": F("decision_live_line__decision__file_version_id"),
         "decision_scope_path": F("village__grid__outlet__path"),
     }
 
 
-def _decision_shape(households: QuerySet[Household]) -> QuerySet[Any]:
-    return (
-        households.annotate(**_fact_annotations())
-        .order_by()
-        .values(*statements.columns(Household), *statements.columns(FileVersion, "current_file__"), *_FACTS)
-    )
+@functools.cache
+def _decision_shape(product_code: str) -> Callable[[QuerySet[Household]], QuerySet[Any]]:
+    """The read of household_for_decision() for one product (one function per product: compiled once)."""
+
+    def shape(households: QuerySet[Household]) -> QuerySet[Any]:
+        return (
+            households.annotate(**_fact_annotations(product_code))
+            .order_by()
+            .values(*statements.columns(Household), *statements.columns(FileVersion, "current_file__"), *_FACTS)
+        )
+
+    return shape
 
 
-def household_for_decision(user: Any, pk: int) -> Household:
+def household_for_decision(user: Any, pk: int, *, product_code: str = PRODUCT) -> Household:
     """A household in the user's scope (households.access decides) with its current file and everything
-    decide() reads about it, in one query."""
-    row = household_access.get_household_row(user, pk, _decision_shape)
+    decide() reads about it for that product, in one query."""
+    row = household_access.get_household_row(user, pk, _decision_shape(product_code))
     alias = router.db_for_read(Household)
     household = statements.instance(Household, row, alias)
     current = statements.instance(FileVersion, row, alias, "current_file__")
     Household._meta.get_field("current_file").set_cached_value(household, current)  # type: ignore[union-attr]
     for name in _FACTS:
         setattr(household, name, row[name])
+    household.decision_facts_product = product_code  # type: ignore[attr-defined]
     return household
 
 
-def _decision_facts(household: Household) -> dict[str, Any]:
-    if all(hasattr(household, name) for name in _FACTS):
+def _decision_facts(household: Household, product_code: str) -> dict[str, Any]:
+    if getattr(household, "decision_facts_product", None) == product_code:
         return {name: getattr(household, name) for name in _FACTS}
-    return Household.objects.filter(pk=household.pk).annotate(**_fact_annotations()).values(*_FACTS).get()
+    return Household.objects.filter(pk=household.pk).annotate(**_fact_annotations(product_code)).values(*_FACTS).get()
 
 
 def file_inputs(version: FileVersion | dict[str, int], *, age: int, family_size: int, segment: str) -> dict[str, Any]:
@@ -371,13 +394,23 @@ def decide(
     channel: str = Channel.COMBINED,
     source: str = "api",
     today: dt.date | None = None,
+    product_code: str = PRODUCT,
 ) -> CreditDecision:
-    """Model decision for a household (its current file) or for a complete file given in full."""
+    """Model decision for a household (its current file) or for a complete file given in full, for one
+    catalogue product: its terms cap the limit, and the customer's lines of other products count as
+    exposure."""
     today = today or business_today()
     if channel not in Channel.values:
         raise ValidationFailed("渠道无效", "Unknown channel", code="channel_unknown", field="channel")
     model, strategy, params = active_configuration()
-    product_cap = product_cap_fen(IntakeMode.MODEL, channel, params, on=today)
+    product_cap = product_cap_fen(
+        IntakeMode.MODEL,
+        channel,
+        params,
+        on=today,
+        product_code=product_code,
+        segments=household.segment_list if household is not None else [segment],
+    )
     version = None
     exposure = 0
     facts: dict[str, Any] = {}
@@ -385,7 +418,7 @@ def decide(
         version = household.current_file
         if version is None:
             raise ValidationFailed("该户尚无档案", "The household has no file yet", code="file_missing")
-        facts = _decision_facts(household)
+        facts = _decision_facts(household, product_code)
         birth_date = facts["decision_head_birth_date"]
         if birth_date is None:  # no head, or a head without an ID number
             raise ValidationFailed("户主身份证号缺失", "The head's ID number is missing", code="head_id_missing")
@@ -422,11 +455,12 @@ def decide(
     # check_guard() finds nothing unless the live line was granted on another file version than the
     # current one (no line, or no change since the grant: the usual case); it runs only then.
     if household is not None and version is not None and granted_version_id not in (None, version.pk):
-        guard = check_guard(household, version, params)
+        guard = check_guard(household, version, params, product_code=product_code)
         limit, binding = guard.hold(limit, binding, decision_inputs)
     decision = CreditDecision.objects.create(
         household=household,
         file_version=version,
+        product_code=product_code,
         mode=IntakeMode.MODEL,
         channel=channel,
         score=score,
@@ -456,6 +490,7 @@ def decide(
                 "binding": decision.binding,
                 "model": model.version,
                 "strategy": strategy.version,
+                "product": product_code,
             },
             scope_path=facts["decision_scope_path"],
         )
@@ -480,7 +515,8 @@ def grant_line(
     if CreditLine.objects.filter(decision=decision).exists():
         raise ValidationFailed("该决策已经授信", "This decision has already granted a line", code="decision_used")
     params = rules.StrategyParams.from_dict(decision.strategy.params)
-    others = exposure_fen(household, excluding_product=PRODUCT)
+    product = decision.product_code
+    others = exposure_fen(household, excluding_product=product)
     # Conservative on purpose: for a pure-online line every other live line counts against the
     # 200,000 RMB online cap; for a combined line, against 300,000 RMB.
     cap = params.channel_caps_fen[decision.channel]
@@ -493,7 +529,7 @@ def grant_line(
             exposure_fen=others,
         )
     previous = (
-        CreditLine.objects.filter(household=household, product_code=PRODUCT, status__in=LIVE_LINE_STATUSES)
+        CreditLine.objects.filter(household=household, product_code=product, status__in=LIVE_LINE_STATUSES)
         .select_for_update()
         .first()
     )
@@ -506,6 +542,7 @@ def grant_line(
         previous.save(update_fields=["status"])
     line = CreditLine.objects.create(
         household=household,
+        product_code=product,
         limit_fen=decision.limit_fen,
         used_fen=previous.used_fen if previous else 0,
         intake_mode=decision.mode,
@@ -526,6 +563,7 @@ def grant_line(
             "limit_fen": line.limit_fen,
             "status": line.status,
             "mode": line.intake_mode,
+            "product": product,
             "decision": decision.pk,
         },
         scope_path=household.village.grid.outlet.path,
@@ -537,9 +575,9 @@ def _scope(household: Household) -> str:
     return household.village.grid.outlet.path
 
 
-def live_line(household: Household) -> CreditLine | None:
+def live_line(household: Household, product_code: str = PRODUCT) -> CreditLine | None:
     return (
-        CreditLine.objects.filter(household=household, product_code=PRODUCT, status__in=LIVE_LINE_STATUSES)
+        CreditLine.objects.filter(household=household, product_code=product_code, status__in=LIVE_LINE_STATUSES)
         .select_related("decision__file_version")
         .first()
     )
@@ -643,9 +681,12 @@ class GuardCheck:
         return alert
 
 
-def check_guard(household: Household, version: FileVersion, params: rules.StrategyParams) -> GuardCheck:
-    """Compare the household's file with the version its live line was granted on (no line: no guard)."""
-    line = live_line(household)
+def check_guard(
+    household: Household, version: FileVersion, params: rules.StrategyParams, *, product_code: str = PRODUCT
+) -> GuardCheck:
+    """Compare the household's file with the version its live line of the product was granted on (no
+    line: no guard)."""
+    line = live_line(household, product_code)
     if line is None or line.decision is None or line.decision.file_version is None:
         return GuardCheck(line=line)
     granted = line.decision.file_version

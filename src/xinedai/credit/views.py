@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from xinedai.core.dates import business_today
 from xinedai.core.errors import BusinessError, NotFound
 from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_name
@@ -80,6 +81,21 @@ def _guard_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # Household credit page ----------------------------------------------------------------------------
 
 
+def _product_choices(h: Household, *, all_segments: bool = False) -> list[tuple[str, str]]:
+    """(code, name) of the catalogue products on sale today that a model calculation may use for this
+    household: the mode is among the product's, and a segment product only for its segments."""
+    from xinedai.products.queries import catalogue
+
+    segments = set(h.segment_list)
+    out = [
+        (p.code, p.name)
+        for p, terms in catalogue(business_today())
+        if IntakeMode.MODEL in terms.intake_modes
+        and (all_segments or not terms.segments or segments & set(terms.segments))
+    ]
+    return out or [("xinedai", "信e贷")]
+
+
 def _household_page(
     request: HtmxHttpRequest,
     h: Household,
@@ -93,13 +109,17 @@ def _household_page(
     open_application = h.offline_applications.filter(status=ApplicationStatus.SUBMITTED).first()
     open_alert = h.change_alerts.filter(status="open").select_related("from_version", "to_version").first()
     granted = access.granted_decision_ids(h)
+    names = dict(_product_choices(h, all_segments=True))
     ctx = {
         "h": h,
         "head": mask_name(h.head_name),
         "file": h.current_file,
-        "lines": [{"line": line, "badge": LINE_BADGE.get(line.status, "gray")} for line in access.live_lines(h)],
+        "lines": [
+            {"line": line, "badge": LINE_BADGE.get(line.status, "gray"), "product": names.get(line.product_code)}
+            for line in access.live_lines(h)
+        ],
         "decisions": [decision_row(d, granted=granted) for d in access.decisions_of(h)[:RECENT_DECISIONS]],
-        "decide_form": DecideForm(),
+        "decide_form": DecideForm(products=_product_choices(h)),
         "decide_error": decide_error,
         "grant_error": grant_error,
         "can_decide": access.can_decide(user),
@@ -128,15 +148,21 @@ def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     h = household_access.get_household(request.user, pk)
     access.require_decide(request.user)
     mode = request.POST.get("mode", "model")
-    form = DecideForm(request.POST)
+    form = DecideForm(request.POST, products=_product_choices(h))
     if not form.is_valid():
-        return _household_page(request, h, decide_error=_("Choose a channel."), status=422)
+        return _household_page(request, h, decide_error=_("Choose a product and a channel."), status=422)
     try:
         with transaction.atomic():
             if mode == "small":
                 services.decide_small(request.user, h, source="page")
             else:
-                services.decide(request.user, household=h, channel=form.cleaned_data["channel"], source="page")
+                services.decide(
+                    request.user,
+                    household=h,
+                    channel=form.cleaned_data["channel"],
+                    product_code=form.cleaned_data["product"] or services.PRODUCT,
+                    source="page",
+                )
     except BusinessError as exc:
         return _household_page(request, h, decide_error=exc.message, status=422)
     messages.success(request, _("Decision calculated. Nothing is granted until you press Grant."))
