@@ -1,0 +1,68 @@
+"""Ledger kinds, sides and the chart of accounts' codes, defined once (docs/decisions/0007)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Side(models.IntegerChoices):
+    """Debit or credit. Stored as +1 / −1 so that `side * amount_fen` is the signed amount."""
+
+    DEBIT = 1, _("Debit")
+    CREDIT = -1, _("Credit")
+
+
+class AccountKind(models.TextChoices):
+    ASSET = "asset", _("Asset")
+    LIABILITY = "liability", _("Liability")
+    EQUITY = "equity", _("Equity")
+    INCOME = "income", _("Income")
+    EXPENSE = "expense", _("Expense")
+
+
+class EntryKind(models.TextChoices):
+    DISBURSEMENT = "disbursement", _("Disbursement")
+    REPAYMENT = "repayment", _("Repayment")
+    ACCRUAL = "accrual", _("Interest accrual")
+    PENALTY = "penalty", _("Penalty interest accrual")
+    WRITE_OFF = "write_off", _("Write-off")
+    REVERSAL = "reversal", _("Reversal")
+
+
+ENTRY_BADGE = {
+    "disbursement": "blue",
+    "repayment": "green",
+    "accrual": "gray",
+    "penalty": "amber",
+    "write_off": "red",
+    "reversal": "indigo",
+}
+
+
+class AccountCode:
+    """The chart's account codes. Callers post with these constants and never type a code.
+
+    Codes follow the financial-enterprise chart of accounts (一级科目 + two-digit 二级科目), so that the
+    bank's general ledger can map them one to one. Adding an account is a data migration plus a line in
+    CHART; a code, once used, never changes meaning.
+    """
+
+    LOAN_PRINCIPAL = "130301"  # 贷款—本金: normal and overdue alike (overdue is the loan's state)
+    INTEREST_RECEIVABLE = "113201"  # 应收利息—贷款利息
+    PENALTY_INTEREST_RECEIVABLE = "113202"  # 应收利息—罚息
+    CUSTOMER_CLEARING = "300101"  # 清算资金往来—客户结算: to/from customers' deposit accounts
+    INTEREST_INCOME = "601101"  # 利息收入—贷款利息收入
+    PENALTY_INTEREST_INCOME = "601102"  # 利息收入—罚息收入
+    LOAN_LOSS = "670101"  # 资产减值损失—贷款核销损失
+
+
+# (code, Chinese name, kind, normal side): the chart the loan book needs, seeded by migration 0002 and
+# re-created after a test database is flushed (apps.LedgerConfig).
+CHART: tuple[tuple[str, str, str, int], ...] = (
+    (AccountCode.LOAN_PRINCIPAL, "贷款本金", AccountKind.ASSET, Side.DEBIT),
+    (AccountCode.INTEREST_RECEIVABLE, "应收贷款利息", AccountKind.ASSET, Side.DEBIT),
+    (AccountCode.PENALTY_INTEREST_RECEIVABLE, "应收罚息", AccountKind.ASSET, Side.DEBIT),
+    (AccountCode.CUSTOMER_CLEARING, "客户结算清算往来", AccountKind.LIABILITY, Side.CREDIT),
+    (AccountCode.INTEREST_INCOME, "贷款利息收入", AccountKind.INCOME, Side.CREDIT),
+    (AccountCode.PENALTY_INTEREST_INCOME, "罚息收入", AccountKind.INCOME, Side.CREDIT),
+    (AccountCode.LOAN_LOSS, "贷款核销损失", AccountKind.EXPENSE, Side.DEBIT),
+)
