@@ -1,31 +1,33 @@
 """Ledger kinds, sides and the chart of accounts' codes, defined once (docs/decisions/0007)."""
 
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+# Labels carry the "ledger" context: "Credit" is 贷 here and 授信 in the credit pages.
 
 
 class Side(models.IntegerChoices):
     """Debit or credit. Stored as +1 / −1 so that `side * amount_fen` is the signed amount."""
 
-    DEBIT = 1, _("Debit")
-    CREDIT = -1, _("Credit")
+    DEBIT = 1, pgettext_lazy("ledger", "Debit")
+    CREDIT = -1, pgettext_lazy("ledger", "Credit")
 
 
 class AccountKind(models.TextChoices):
-    ASSET = "asset", _("Asset")
-    LIABILITY = "liability", _("Liability")
-    EQUITY = "equity", _("Equity")
-    INCOME = "income", _("Income")
-    EXPENSE = "expense", _("Expense")
+    ASSET = "asset", pgettext_lazy("ledger", "Asset")
+    LIABILITY = "liability", pgettext_lazy("ledger", "Liability")
+    EQUITY = "equity", pgettext_lazy("ledger", "Equity")
+    INCOME = "income", pgettext_lazy("ledger", "Income")
+    EXPENSE = "expense", pgettext_lazy("ledger", "Expense")
 
 
 class EntryKind(models.TextChoices):
-    DISBURSEMENT = "disbursement", _("Disbursement")
-    REPAYMENT = "repayment", _("Repayment")
-    ACCRUAL = "accrual", _("Interest accrual")
-    PENALTY = "penalty", _("Penalty interest accrual")
-    WRITE_OFF = "write_off", _("Write-off")
-    REVERSAL = "reversal", _("Reversal")
+    DISBURSEMENT = "disbursement", pgettext_lazy("ledger", "Disbursement")
+    REPAYMENT = "repayment", pgettext_lazy("ledger", "Repayment")
+    ACCRUAL = "accrual", pgettext_lazy("ledger", "Interest accrual")
+    PENALTY = "penalty", pgettext_lazy("ledger", "Penalty interest accrual")
+    WRITE_OFF = "write_off", pgettext_lazy("ledger", "Write-off")
+    REVERSAL = "reversal", pgettext_lazy("ledger", "Reversal")
 
 
 ENTRY_BADGE = {
