@@ -282,3 +282,44 @@ def _amortise(
             Instalment(number, add_months(start_date, number), principal, interest, principal + interest, balance)
         )
     return out
+
+
+# Repayments ---------------------------------------------------------------------------------------
+
+# The order a repayment pays what is owed (the issue's allocation rule).
+ALLOCATION_ORDER = ("penalty", "overdue_interest", "overdue_principal", "interest", "principal")
+
+
+def allocate(amount_fen: int, owed: dict[str, int]) -> dict[str, int]:
+    """Split a repayment over what is owed, bucket by bucket in ALLOCATION_ORDER, each paid in full
+    before the next. Refuses more than the total owed (an overpayment) and non-positive amounts."""
+    if not _is_int(amount_fen) or amount_fen <= 0:
+        raise ValueError("a repayment is a positive number of fen")
+    total = sum(owed.get(b, 0) for b in ALLOCATION_ORDER)
+    if amount_fen > total:
+        raise ValueError(f"overpayment: {amount_fen} fen against {total} fen owed")
+    out: dict[str, int] = {}
+    left = amount_fen
+    for bucket in ALLOCATION_ORDER:
+        take = min(left, max(owed.get(bucket, 0), 0))
+        out[bucket] = take
+        left -= take
+    return out
+
+
+def early_principal(available_fen: int, outstanding_fen: int, annual_rate: Decimal, days: int) -> tuple[int, int]:
+    """The most principal `available_fen` repays early with the interest that principal owes for `days`
+    (since the last due date): (principal, interest), principal <= outstanding and
+    principal + round(principal × annual / 360 × days) <= available."""
+    if available_fen <= 0 or outstanding_fen <= 0:
+        return 0, 0
+    rate = Fraction(annual_rate) * days / 360
+    principal = min(outstanding_fen, int(Fraction(available_fen) / (1 + rate)))
+    while principal > 0 and principal + daily_interest_fen(principal, annual_rate, days) > available_fen:
+        principal -= 1
+    while (
+        principal < outstanding_fen
+        and principal + 1 + daily_interest_fen(principal + 1, annual_rate, days) <= available_fen
+    ):
+        principal += 1
+    return principal, daily_interest_fen(principal, annual_rate, days) if principal else 0

@@ -1,0 +1,133 @@
+"""Lending: loans drawn on credit lines, their repayment schedules and the repayments made on them.
+
+A loan's money is in the ledger (ledger app, sub-ledger by loan id); the balances kept on the loan row
+are the servicing view of the same figures, updated in the same transaction as every posting, and
+`xinedai ledger verify` proves the two agree (lending.checks).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from xinedai.products.choices import RepaymentMethod
+
+from .choices import InstalmentStatus, LoanStatus
+
+
+class Loan(models.Model):
+    """A drawdown (用信) on a household's credit line: principal, the contract's rates and term, and the
+    balances servicing keeps. Created exactly once per drawdown key, whatever the retries and channels."""
+
+    household = models.ForeignKey("households.Household", on_delete=models.PROTECT, related_name="loans")
+    line = models.ForeignKey("credit.CreditLine", on_delete=models.PROTECT, related_name="loans")
+    product_code = models.CharField(max_length=32)
+    # The business key of the drawdown (channel + its Idempotency-Key, or a page's form token): the
+    # database refuses a second loan for it, so a disbursement happens once.
+    drawdown_key = models.CharField(max_length=120, unique=True)
+    channel = models.CharField(max_length=16)
+    principal_fen = models.BigIntegerField()
+    annual_rate = models.DecimalField(max_digits=8, decimal_places=6)
+    penalty_rate = models.DecimalField(max_digits=8, decimal_places=6)  # on overdue principal, per year
+    term_months = models.PositiveSmallIntegerField()
+    method = models.CharField(max_length=20, choices=RepaymentMethod.choices)
+    start_on = models.DateField()
+    maturity_on = models.DateField()
+    status = models.CharField(max_length=16, choices=LoanStatus.choices, default=LoanStatus.ACTIVE, db_index=True)
+    principal_outstanding_fen = models.BigIntegerField()
+    interest_receivable_fen = models.BigIntegerField(default=0)  # accrued by the day-end batch, not yet paid
+    penalty_receivable_fen = models.BigIntegerField(default=0)
+    schedule_version = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    settled_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-start_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(principal_fen__gt=0), name="loan_principal_positive"),
+            models.CheckConstraint(
+                condition=models.Q(principal_outstanding_fen__gte=0)
+                & models.Q(principal_outstanding_fen__lte=models.F("principal_fen")),
+                name="loan_outstanding_within_principal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"loan {self.pk}: {self.principal_fen} fen ({self.status})"
+
+
+class Instalment(models.Model):
+    """One instalment of a loan's schedule. A repayment fills `paid_*`; an early repayment replaces the
+    unpaid rest of the schedule (a new `schedule_version`), and the replaced rows stay as they were."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="instalments")
+    schedule_version = models.PositiveSmallIntegerField()
+    number = models.PositiveSmallIntegerField()
+    due_on = models.DateField()
+    principal_fen = models.BigIntegerField()
+    interest_fen = models.BigIntegerField()
+    paid_principal_fen = models.BigIntegerField(default=0)
+    paid_interest_fen = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=InstalmentStatus.choices, default=InstalmentStatus.PENDING)
+
+    class Meta:
+        ordering = ["loan", "schedule_version", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["loan", "schedule_version", "number"], name="one_instalment_per_number"),
+            models.CheckConstraint(
+                condition=models.Q(paid_principal_fen__gte=0)
+                & models.Q(paid_principal_fen__lte=models.F("principal_fen"))
+                & models.Q(paid_interest_fen__gte=0)
+                & models.Q(paid_interest_fen__lte=models.F("interest_fen")),
+                name="instalment_paid_within_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"loan {self.loan_id} #{self.number} due {self.due_on}"
+
+
+class Repayment(models.Model):
+    """A repayment and how it was allocated (penalty, overdue interest, overdue principal, current
+    interest, current principal), once per repayment key."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="repayments")
+    key = models.CharField(max_length=120, unique=True)
+    channel = models.CharField(max_length=16)
+    paid_on = models.DateField()
+    amount_fen = models.BigIntegerField()
+    penalty_fen = models.BigIntegerField(default=0)
+    overdue_interest_fen = models.BigIntegerField(default=0)
+    overdue_principal_fen = models.BigIntegerField(default=0)
+    interest_fen = models.BigIntegerField(default=0)
+    principal_fen = models.BigIntegerField(default=0)
+    payoff = models.BooleanField(default=False)
+    journal_entry_id = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-paid_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="repayment_positive"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    amount_fen=models.F("penalty_fen")
+                    + models.F("overdue_interest_fen")
+                    + models.F("overdue_principal_fen")
+                    + models.F("interest_fen")
+                    + models.F("principal_fen")
+                ),
+                name="repayment_fully_allocated",
+            ),
+        ]
+        verbose_name = _("repayment")
+
+    def __str__(self) -> str:
+        return f"repayment {self.pk}: {self.amount_fen} fen"

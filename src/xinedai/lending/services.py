@@ -1,0 +1,392 @@
+"""Lending use cases: draw a loan down on a credit line, repay it. One transaction's worth each.
+
+Both lock what they change (the line for a drawdown, the loan and then its line for a repayment), are
+exactly-once by a business key that the database enforces (Loan.drawdown_key, Repayment.key; a retry
+with the same key returns the first result, the same key with other terms is refused), post a balanced
+journal entry through the ledger in the same transaction, and write an audit row. Services never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from xinedai.core import audit
+from xinedai.core.dates import business_today, now
+from xinedai.core.errors import BusinessError, ValidationFailed
+from xinedai.credit.choices import LineStatus
+from xinedai.credit.models import CreditLine
+from xinedai.ledger import services as ledger
+from xinedai.ledger.choices import AccountCode, EntryKind, Side
+from xinedai.products.models import Product
+from xinedai.products.queries import effective_version, rate_on
+
+from . import rules
+from .choices import SCHEDULED_METHODS, InstalmentStatus, LoanStatus
+from .models import Instalment, Loan, Repayment
+
+RATE_PLACES = Decimal("0.000001")
+
+
+class KeyReused(BusinessError):
+    """An Idempotency-Key / business key used before for a different request."""
+
+    code = "key_reused"
+    status = 409
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def _invalid(zh: str, en: str, code: str, **details: Any) -> ValidationFailed:
+    return ValidationFailed(zh, en, code=code, **details)
+
+
+def penalty_markup() -> Decimal:
+    """The penalty-interest markup over the contract rate (+50 % by default; XINEDAI_PENALTY_MARKUP)."""
+    return Decimal(str(getattr(settings, "XINEDAI_PENALTY_MARKUP", "0.5")))
+
+
+# Drawdown -----------------------------------------------------------------------------------------
+
+
+def drawdown(
+    actor: Any,
+    line: CreditLine,
+    *,
+    amount_fen: int,
+    term_months: int,
+    method: str,
+    key: str,
+    channel: str,
+    today: dt.date | None = None,
+) -> Loan:
+    """Disburse a loan on an active line, exactly once per key. Two drawdowns racing on one line never
+    together exceed its available limit: the line row is locked before the check."""
+    today = today or business_today()
+    if not key or len(key) > 120:
+        raise _invalid("缺少幂等键", "An idempotency key is required", "key_required", field="key")
+    line = CreditLine.objects.select_for_update().get(pk=line.pk)
+    # After the lock: a concurrent request with the same key has committed its loan by now.
+    existing = Loan.objects.filter(drawdown_key=key).first()
+    if existing is not None:
+        if (existing.line_id, existing.principal_fen, existing.term_months, existing.method) != (
+            line.pk,
+            amount_fen,
+            term_months,
+            method,
+        ):
+            raise KeyReused("该请求编号已用于另一笔用信", "The key was used for a different drawdown", key=key)
+        return existing
+    if line.status != LineStatus.ACTIVE:
+        raise _invalid("授信额度不可用", "The credit line is not active", "line_not_active", status=line.status)
+    if line.expires_on < today:
+        raise _invalid("授信额度已到期", "The credit line has expired", "line_expired")
+    if type(amount_fen) is not int or amount_fen <= 0:
+        raise _invalid("用信金额无效", "Enter a positive amount", "amount_invalid", field="amount_fen")
+    if amount_fen > line.available_fen:
+        raise _invalid(
+            "超过可用额度",
+            "The amount exceeds the available limit",
+            "amount_over_available",
+            field="amount_fen",
+            available_fen=line.available_fen,
+        )
+    product = Product.objects.filter(code=line.product_code).first()
+    terms = effective_version(product, today) if product is not None else None
+    if terms is None:
+        raise _invalid("该产品当前未在售", "The product is not on sale", "product_not_on_sale")
+    if method not in terms.repayment_methods or method not in SCHEDULED_METHODS:
+        raise _invalid(
+            "该产品不支持此还款方式",
+            "The product does not allow this repayment method",
+            "method_not_allowed",
+            field="method",
+            allowed=[m for m in terms.repayment_methods if m in SCHEDULED_METHODS],
+        )
+    if not terms.min_amount_fen <= amount_fen <= terms.max_amount_fen:
+        raise _invalid(
+            "金额超出产品范围", "The amount is outside the product's range", "amount_range", field="amount_fen"
+        )
+    if not terms.min_term_months <= term_months <= terms.max_term_months:
+        raise _invalid("期限超出产品范围", "The term is outside the product's range", "term_range", field="term_months")
+    rate = rate_on(terms, today)
+    if rate is None:
+        raise _invalid("无法确定利率", "No rate is known for today", "rate_unknown")
+    rate = rate.quantize(RATE_PLACES)
+    try:
+        instalments = rules.schedule(amount_fen, rate, term_months, method, today)
+    except rules.TermsError as exc:
+        raise _invalid("用信条件无效", "The drawdown terms are invalid", exc.code) from exc
+    loan = Loan.objects.create(
+        household_id=line.household_id,
+        line=line,
+        product_code=line.product_code,
+        drawdown_key=key,
+        channel=channel,
+        principal_fen=amount_fen,
+        annual_rate=rate,
+        penalty_rate=(rate * (1 + penalty_markup())).quantize(RATE_PLACES),
+        term_months=term_months,
+        method=method,
+        start_on=today,
+        maturity_on=rules.add_months(today, term_months),
+        principal_outstanding_fen=amount_fen,
+        created_at=now(),
+        created_by=_user(actor),
+    )
+    Instalment.objects.bulk_create(
+        Instalment(
+            loan=loan,
+            schedule_version=1,
+            number=i.number,
+            due_on=i.due_on,
+            principal_fen=i.principal_fen,
+            interest_fen=i.interest_fen,
+        )
+        for i in instalments
+    )
+    line.used_fen += amount_fen
+    line.save(update_fields=["used_fen"])
+    ledger.post(
+        kind=EntryKind.DISBURSEMENT,
+        posted_on=today,
+        key=f"disbursement:loan:{loan.pk}",
+        lines=[
+            (AccountCode.LOAN_PRINCIPAL, Side.DEBIT, amount_fen, loan.pk, line.pk),
+            (AccountCode.CUSTOMER_CLEARING, Side.CREDIT, amount_fen, loan.pk, line.pk),
+        ],
+        actor=_user(actor),
+        memo=f"用信放款 {line.product_code}",
+    )
+    audit.record(
+        actor,
+        "lending.drawdown",
+        loan,
+        after={
+            "line": line.pk,
+            "amount_fen": amount_fen,
+            "term_months": term_months,
+            "method": method,
+            "rate": str(rate),
+            "channel": channel,
+        },
+    )
+    return loan
+
+
+# Repayment ----------------------------------------------------------------------------------------
+
+
+def _current(loan: Loan) -> list[Instalment]:
+    return list(
+        loan.instalments.filter(schedule_version=loan.schedule_version).exclude(status=InstalmentStatus.SUPERSEDED)
+    )
+
+
+def owed(loan: Loan, today: dt.date) -> dict[str, Any]:
+    """What the loan owes on `today`, by allocation bucket, and what paying it off would take.
+
+    Overdue: instalments due before today and unpaid. Current: the instalment due today. What is not yet
+    due can be repaid early with its interest since the last due date (rules.early_principal).
+    """
+    rows = _current(loan)
+    overdue = [r for r in rows if r.due_on < today]
+    due_today = [r for r in rows if r.due_on == today]
+    past = [r.due_on for r in rows if r.due_on <= today]
+    since = max(past) if past else loan.start_on
+    buckets = {
+        "penalty": loan.penalty_receivable_fen,
+        "overdue_interest": sum(r.interest_fen - r.paid_interest_fen for r in overdue),
+        "overdue_principal": sum(r.principal_fen - r.paid_principal_fen for r in overdue),
+        "interest": sum(r.interest_fen - r.paid_interest_fen for r in due_today),
+        "principal": sum(r.principal_fen - r.paid_principal_fen for r in due_today),
+    }
+    not_due = loan.principal_outstanding_fen - buckets["overdue_principal"] - buckets["principal"]
+    days = (today - since).days
+    early_interest = rules.daily_interest_fen(not_due, loan.annual_rate, days) if not_due > 0 else 0
+    payoff = sum(buckets.values()) + not_due + early_interest
+    return {
+        "buckets": buckets,
+        "not_due_principal_fen": not_due,
+        "days_since_due": days,
+        "payoff_fen": payoff,
+        "rows": rows,
+    }
+
+
+def repay(
+    actor: Any,
+    loan: Loan,
+    *,
+    key: str,
+    channel: str,
+    amount_fen: int | None = None,
+    payoff: bool = False,
+    today: dt.date | None = None,
+) -> Repayment:
+    """Repay a loan: penalty, then overdue interest, overdue principal, current interest, current
+    principal; anything beyond repays principal early (with its interest since the last due date) and
+    the rest of the schedule is re-amortised (same method, same due dates and maturity). An amount above
+    what paying off would take is refused. Exactly once per key."""
+    today = today or business_today()
+    if not key or len(key) > 120:
+        raise _invalid("缺少幂等键", "An idempotency key is required", "key_required", field="key")
+    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    existing = Repayment.objects.filter(key=key).first()
+    if existing is not None:
+        if (
+            existing.loan_id != loan.pk
+            or (not payoff and existing.amount_fen != amount_fen)
+            or (payoff and not existing.payoff)
+        ):
+            raise KeyReused("该请求编号已用于另一笔还款", "The key was used for a different repayment", key=key)
+        return existing
+    if loan.status != LoanStatus.ACTIVE:
+        raise _invalid("该笔贷款已结清", "The loan is not active", "loan_not_active", status=loan.status)
+    state = owed(loan, today)
+    if payoff:
+        amount_fen = state["payoff_fen"]
+    if type(amount_fen) is not int or amount_fen <= 0:
+        raise _invalid("还款金额无效", "Enter a positive amount", "amount_invalid", field="amount_fen")
+    if amount_fen > state["payoff_fen"]:
+        raise _invalid(
+            "还款金额超过应还总额",
+            "The amount is more than paying the loan off would take",
+            "overpayment",
+            field="amount_fen",
+            payoff_fen=state["payoff_fen"],
+        )
+    buckets = state["buckets"]
+    fixed = sum(buckets.values())
+    alloc = rules.allocate(min(amount_fen, fixed), buckets) if min(amount_fen, fixed) > 0 else dict.fromkeys(buckets, 0)
+    early, early_interest = 0, 0
+    if amount_fen > fixed:
+        rest = amount_fen - fixed
+        early, early_interest = rules.early_principal(
+            rest, state["not_due_principal_fen"], loan.annual_rate, state["days_since_due"]
+        )
+        early += rest - early - early_interest  # a fen the rounding leaves goes to principal, not interest
+    interest_paid = alloc["overdue_interest"] + alloc["interest"] + early_interest
+    principal_paid = alloc["overdue_principal"] + alloc["principal"] + early
+    _apply_to_instalments(state["rows"], today, alloc)
+    if early:
+        _reschedule(loan, state["rows"], today, state["not_due_principal_fen"] - early)
+    from_receivable = min(interest_paid, loan.interest_receivable_fen)
+    loan.interest_receivable_fen -= from_receivable
+    loan.penalty_receivable_fen -= alloc["penalty"]
+    loan.principal_outstanding_fen -= principal_paid
+    settled = loan.principal_outstanding_fen == 0 and loan.penalty_receivable_fen == 0
+    if settled:
+        loan.status, loan.settled_on = LoanStatus.SETTLED, today
+    loan.save()
+    line = CreditLine.objects.select_for_update().get(pk=loan.line_id)
+    line.used_fen -= principal_paid
+    line.save(update_fields=["used_fen"])
+    lines = [
+        (AccountCode.CUSTOMER_CLEARING, Side.DEBIT, amount_fen),
+        (AccountCode.PENALTY_INTEREST_RECEIVABLE, Side.CREDIT, alloc["penalty"]),
+        (AccountCode.INTEREST_RECEIVABLE, Side.CREDIT, from_receivable),
+        (AccountCode.INTEREST_INCOME, Side.CREDIT, interest_paid - from_receivable),
+        (AccountCode.LOAN_PRINCIPAL, Side.CREDIT, principal_paid),
+    ]
+    entry = ledger.post(
+        kind=EntryKind.REPAYMENT,
+        posted_on=today,
+        key=f"repayment:{key}",
+        lines=[(a, s, amt, loan.pk, loan.line_id) for a, s, amt in lines if amt > 0],
+        actor=_user(actor),
+        memo="还款",
+    )
+    repayment = Repayment.objects.create(
+        loan=loan,
+        key=key,
+        channel=channel,
+        paid_on=today,
+        amount_fen=amount_fen,
+        penalty_fen=alloc["penalty"],
+        overdue_interest_fen=alloc["overdue_interest"],
+        overdue_principal_fen=alloc["overdue_principal"],
+        interest_fen=alloc["interest"] + early_interest,
+        principal_fen=alloc["principal"] + early,
+        payoff=payoff or settled,
+        journal_entry_id=entry.pk,
+        created_at=now(),
+        created_by=_user(actor),
+    )
+    audit.record(
+        actor,
+        "lending.repay",
+        repayment,
+        after={
+            "loan": loan.pk,
+            "amount_fen": amount_fen,
+            "principal_fen": principal_paid,
+            "interest_fen": interest_paid,
+            "penalty_fen": alloc["penalty"],
+            "settled": settled,
+        },
+    )
+    return repayment
+
+
+def _apply_to_instalments(rows: list[Instalment], today: dt.date, alloc: dict[str, int]) -> None:
+    """Fill the overdue instalments (oldest first), then today's, with the allocated amounts."""
+    left = {k: alloc[k] for k in ("overdue_interest", "overdue_principal", "interest", "principal")}
+    for r in sorted(rows, key=lambda r: r.number):
+        if r.due_on > today:
+            continue
+        kind = "overdue_" if r.due_on < today else ""
+        take_i = min(left[kind + "interest"], r.interest_fen - r.paid_interest_fen)
+        take_p = min(left[kind + "principal"], r.principal_fen - r.paid_principal_fen)
+        if take_i or take_p:
+            r.paid_interest_fen += take_i
+            r.paid_principal_fen += take_p
+            left[kind + "interest"] -= take_i
+            left[kind + "principal"] -= take_p
+        if r.paid_interest_fen == r.interest_fen and r.paid_principal_fen == r.principal_fen:
+            r.status = InstalmentStatus.PAID
+        r.save(update_fields=["paid_interest_fen", "paid_principal_fen", "status"])
+
+
+def _reschedule(loan: Loan, rows: list[Instalment], today: dt.date, balance_fen: int) -> None:
+    """Replace the instalments not yet due with a re-amortised schedule of the remaining balance."""
+    future = [r for r in rows if r.due_on > today]
+    paid = loan.term_months - len(future)
+    # The whole current version becomes history; the new version repeats what is past, then the new rest.
+    Instalment.objects.filter(loan=loan, schedule_version=loan.schedule_version).update(
+        status=InstalmentStatus.SUPERSEDED
+    )
+    loan.schedule_version += 1
+    past = [r for r in rows if r.due_on <= today]
+    Instalment.objects.bulk_create(
+        Instalment(
+            loan=loan,
+            schedule_version=loan.schedule_version,
+            number=r.number,
+            due_on=r.due_on,
+            principal_fen=r.principal_fen,
+            interest_fen=r.interest_fen,
+            paid_principal_fen=r.paid_principal_fen,
+            paid_interest_fen=r.paid_interest_fen,
+            status=r.status,
+        )
+        for r in past
+    )
+    if balance_fen > 0:
+        new = rules.reschedule(balance_fen, loan.annual_rate, loan.term_months, loan.method, loan.start_on, paid)
+        Instalment.objects.bulk_create(
+            Instalment(
+                loan=loan,
+                schedule_version=loan.schedule_version,
+                number=i.number,
+                due_on=i.due_on,
+                principal_fen=i.principal_fen,
+                interest_fen=i.interest_fen,
+            )
+            for i in new
+        )
