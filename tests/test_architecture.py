@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "xinedai"
-DOMAINS = {"org", "households", "credit", "products", "campaigns", "lending", "ledger", "monitoring", "demo"}
+DOMAINS = {"org", "households", "credit", "products", "campaigns", "lending", "ledger", "portal", "monitoring", "demo"}
 UPPER_LAYERS = {"views", "api", "tasks", "forms", "urls"}
 
 

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "xinedai.products",
     "xinedai.lending",
     "xinedai.ledger",
+    "xinedai.portal",
     "xinedai.monitoring",
     "xinedai.demo",
 ]
@@ -158,6 +159,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 XINEDAI_DOCUMENT_MAX_BYTES = int(os.environ.get("XINEDAI_DOCUMENT_MAX_BYTES", str(15 * 1024 * 1024)))
 # Rosters above this many rows are imported by a background job with progress.
 XINEDAI_IMPORT_INLINE_MAX_ROWS = int(os.environ.get("XINEDAI_IMPORT_INLINE_MAX_ROWS", "2000"))
+
+# Where customers' sign-in codes go (xinedai.portal.senders): the console in the demo, the bank's SMS gateway live.
+XINEDAI_OTP_SENDER = os.environ.get("XINEDAI_OTP_SENDER", "xinedai.portal.senders.ConsoleSender")
 
 TASKS = {
     "default": {

@@ -16,6 +16,7 @@ urlpatterns = [
     path("campaigns/", include("xinedai.campaigns.urls")),
     path("products/", include("xinedai.products.urls")),
     path("credit/", include("xinedai.credit.urls")),
+    path("m/", include("xinedai.portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),

@@ -7,26 +7,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from xinedai.core.money import MoneyParseError, parse_yuan
+from xinedai.core.forms import YuanField
 
 from .choices import Channel
-
-
-class YuanField(forms.CharField):
-    """An amount in yuan (at most two decimals) cleaned to integer fen."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> int | None:  # type: ignore[override]
-        text = super().clean(value)
-        if text in (None, ""):
-            return None
-        try:
-            return parse_yuan(text)
-        except MoneyParseError as exc:
-            raise forms.ValidationError(_("Enter an amount in yuan, at most two decimals.")) from exc
 
 
 class DecideForm(forms.Form):

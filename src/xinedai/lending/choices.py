@@ -5,7 +5,7 @@ products.choices.RepaymentMethod is the one definition (value, Chinese label via
 """
 
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinedai.products.choices import RepaymentMethod
 
@@ -21,12 +21,12 @@ __all__ = ["SCHEDULED_METHODS", "InstalmentStatus", "LoanStatus", "RepaymentMeth
 
 
 class LoanStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    SETTLED = "settled", _("Settled")
-    WRITTEN_OFF = "written_off", _("Written off")
+    ACTIVE = "active", pgettext_lazy("loan", "Active")
+    SETTLED = "settled", pgettext_lazy("loan", "Settled")
+    WRITTEN_OFF = "written_off", pgettext_lazy("loan", "Written off")
 
 
 class InstalmentStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    PAID = "paid", _("Paid")
-    SUPERSEDED = "superseded", _("Replaced by a new schedule")
+    PENDING = "pending", pgettext_lazy("instalment", "Pending")
+    PAID = "paid", pgettext_lazy("instalment", "Paid")
+    SUPERSEDED = "superseded", pgettext_lazy("instalment", "Replaced by a new schedule")

@@ -1,4 +1,4 @@
-"""Template filters: money in fen shown as yuan, percentages."""
+"""Template filters: money in fen shown as yuan, percentages, dict lookups."""
 
 from django import template
 
@@ -22,3 +22,9 @@ def pct(part: int | None, whole: int | None) -> str:
     if not whole:
         return "—"
     return f"{(part or 0) * 100 / whole:.1f}%"
+
+
+@register.filter
+def get_item(mapping: dict | None, key: object) -> object:
+    """`{{ names|get_item:code }}`: a dict lookup in a template (None when absent)."""
+    return (mapping or {}).get(key)
