@@ -6,6 +6,7 @@ import atexit
 import subprocess
 import sys
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -53,6 +54,7 @@ class Command(BaseCommand):
             self.stdout.write(f"seeded in {time.monotonic() - started:.1f} s")
         with translation.override(settings.LANGUAGE_CODE):  # role names in the bank's language
             self._print_accounts(demo_accounts())
+        self._print_customer(opts)
         if opts["no_serve"]:
             return
         if not opts["no_worker"]:
@@ -64,6 +66,24 @@ class Command(BaseCommand):
 
         self.stdout.write(self.style.SUCCESS(f"\nOpen http://{opts['host']}:{opts['port']}/  (Ctrl-C to stop)"))
         serve(application, host=opts["host"], port=opts["port"], threads=8, ident="xinedai")
+
+    def _print_customer(self, opts: dict[str, Any]) -> None:
+        """A demo customer with an active line, for the customer pages (/m/): the code prints on this console."""
+        from xinedai.credit.models import CreditLine
+
+        line = (
+            CreditLine.objects.filter(status="active", used_fen=0, household__members__relation="head")
+            .exclude(household__members__phone__isnull=True)
+            .order_by("pk")
+            .first()
+        )
+        if line is None:
+            return
+        phone = line.household.members.get(relation="head").phone
+        self.stdout.write(
+            f"\nCustomer pages (客户自助): http://{opts['host']}:{opts['port']}/m/  — sign in with {phone};"
+            " the one-time code is printed on this console"
+        )
 
     def _print_accounts(self, accounts: list[tuple[str, str, str, str]]) -> None:
         self.stdout.write("\nDemo accounts (演示账号):")
