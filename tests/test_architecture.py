@@ -6,7 +6,19 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "xinedai"
-DOMAINS = {"org", "households", "credit", "products", "campaigns", "lending", "ledger", "portal", "monitoring", "demo"}
+DOMAINS = {
+    "org",
+    "households",
+    "credit",
+    "products",
+    "campaigns",
+    "lending",
+    "ledger",
+    "portal",
+    "monitoring",
+    "demo",
+    "channel",
+}
 UPPER_LAYERS = {"views", "api", "tasks", "forms", "urls"}
 
 

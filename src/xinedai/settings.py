@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "xinedai.products",
     "xinedai.lending",
     "xinedai.ledger",
+    "xinedai.channel",
     "xinedai.portal",
     "xinedai.monitoring",
     "xinedai.demo",
@@ -162,6 +163,11 @@ XINEDAI_IMPORT_INLINE_MAX_ROWS = int(os.environ.get("XINEDAI_IMPORT_INLINE_MAX_R
 
 # Where customers' sign-in codes go (xinedai.portal.senders): the console in the demo, the bank's SMS gateway live.
 XINEDAI_OTP_SENDER = os.environ.get("XINEDAI_OTP_SENDER", "xinedai.portal.senders.ConsoleSender")
+
+# Channel API (docs/decisions/0009): applications one customer may make a business day through the
+# channels, and how long an Idempotency-Key stays "in flight" before a retry may take a crashed claim over.
+XINEDAI_CHANNEL_APPLICATIONS_PER_DAY = int(os.environ.get("XINEDAI_CHANNEL_APPLICATIONS_PER_DAY", "3"))
+XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS = int(os.environ.get("XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS", "300"))
 
 TASKS = {
     "default": {

@@ -1,0 +1,209 @@
+"""The Idempotency-Key contract of every channel write, and the transactions that frame such a write.
+
+1. **Claim** the key in a short transaction of its own: insert an in-flight IdempotencyRecord, unique by
+   (channel, key). It commits before any work starts, so a concurrent duplicate finds it at once.
+   A key already there: a different request fingerprint → 422 `idempotency_key_mismatch`; done → the
+   stored response is replayed (same status, same bytes, header `Idempotent-Replayed: true`); in flight
+   → 409 `idempotency_in_flight`.
+2. **Work** in one transaction that first locks the record (and checks it still holds this attempt's
+   number), then runs the use case, then stores the response in the record — so the work and the
+   response it produced commit together or not at all.
+3. A **business failure** (BusinessError, 4xx) rolls the work back; its response is then stored in a
+   short transaction and replayed like a success. An unexpected error releases the claim (deletes the
+   record), so that a retry runs again.
+4. A **crash** between claim and commit leaves an in-flight record with no work behind it (the work
+   transaction rolled back with the connection). After XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS (300)
+   a retry takes the claim over: the attempt number goes up in a conditional update, and only the
+   attempt holding the current number may store a response. If the first attempt was merely slow, it
+   still holds its lock on the record: the takeover waits for it, then finds the record done and replays.
+
+The fingerprint is the SHA-256 of the method, the path, the customer's ID number header and the canonical
+JSON body (keys sorted, no spaces). This module owns its transactions as ATOMIC_REQUESTS does for pages:
+the channel API's views are mounted non-atomic (channel.api.urls).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+
+from xinedai.core.dates import now
+from xinedai.core.errors import BusinessError
+
+from .choices import IdempotencyStatus
+from .models import ChannelClient, IdempotencyRecord
+
+log = logging.getLogger(__name__)
+
+HEADER = "Idempotency-Key"
+CUSTOMER_HEADER = "X-Customer-Id-Number"
+MAX_KEY_LENGTH = 100
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+Work = Callable[[], tuple[int, Any]]
+
+
+def inflight_expiry() -> dt.timedelta:
+    return dt.timedelta(seconds=int(getattr(settings, "XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS", 300)))
+
+
+class KeyRequired(BusinessError):
+    code = "idempotency_key_required"
+    status = 400
+
+
+class KeyMismatch(BusinessError):
+    code = "idempotency_key_mismatch"
+    status = 422
+
+
+class InFlight(BusinessError):
+    code = "idempotency_in_flight"
+    status = 409
+
+
+def _in_flight() -> InFlight:
+    return InFlight(
+        "相同幂等键的请求正在处理中,请稍后重试",
+        "A request with this Idempotency-Key is still in flight: retry shortly",
+    )
+
+
+def check_key(key: str | None) -> str:
+    if not key:
+        raise KeyRequired(
+            "写操作须带 Idempotency-Key 请求头", "Every write needs an Idempotency-Key header", field=HEADER
+        )
+    if len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise KeyRequired(
+            f"Idempotency-Key 应为不超过{MAX_KEY_LENGTH}个可打印ASCII字符",
+            f"An Idempotency-Key is at most {MAX_KEY_LENGTH} printable ASCII characters",
+            code="idempotency_key_invalid",
+            field=HEADER,
+        )
+    return key
+
+
+def canonical_body(raw: bytes) -> str:
+    """The body as canonical JSON: the same JSON document always hashes the same, however it was spaced."""
+    if not raw.strip():
+        return ""
+    return json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fingerprint(request: HttpRequest) -> str:
+    parts = [request.method or "", request.path, request.headers.get(CUSTOMER_HEADER, "").strip().upper()]
+    parts.append(canonical_body(request.body))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def render(body: Any) -> str:
+    return json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False)
+
+
+def respond(status: int, text: str, *, replayed: bool = False) -> HttpResponse:
+    response = HttpResponse(text, status=status, content_type="application/json; charset=utf-8")
+    if replayed:
+        response[REPLAYED_HEADER] = "true"
+    return response
+
+
+def _claim(client: ChannelClient, key: str, fp: str, request: HttpRequest) -> tuple[int, int] | HttpResponse:
+    """Claim the key for this request: (record id, attempt) to go ahead, or the response to give instead."""
+    for _ in range(5):
+        at = now()
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    channel=client.channel,
+                    key=key,
+                    fingerprint=fp,
+                    method=request.method or "",
+                    path=request.path[:200],
+                    client=client,
+                    claimed_at=at,
+                    created_at=at,
+                )
+            return record.pk, record.attempt
+        except IntegrityError:
+            pass
+        found = IdempotencyRecord.objects.filter(channel=client.channel, key=key).first()
+        if found is None:  # released by a failed attempt a moment ago: claim it anew
+            continue
+        if found.fingerprint != fp:
+            raise KeyMismatch(
+                "该幂等键已用于另一个请求",
+                "This Idempotency-Key was used for a different request",
+                field=HEADER,
+                first_request=f"{found.method} {found.path}",
+            )
+        if found.status == IdempotencyStatus.DONE:
+            return respond(found.response_status or 200, found.response_body, replayed=True)
+        if found.claimed_at > at - inflight_expiry():
+            raise _in_flight()
+        # Stale: the attempt that claimed it crashed (or is very slow; then this waits for its lock).
+        with transaction.atomic():
+            taken = IdempotencyRecord.objects.filter(
+                pk=found.pk, status=IdempotencyStatus.IN_FLIGHT, attempt=found.attempt
+            ).update(attempt=F("attempt") + 1, claimed_at=at, client=client)
+        if taken:
+            log.warning("channel %s key %s: stale in-flight claim taken over", client.channel, key)
+            return found.pk, found.attempt + 1
+    raise _in_flight()
+
+
+def _store(record_id: int, attempt: int, status: int, text: str) -> bool:
+    """Store the response of the attempt that still holds the claim; False if another attempt took it."""
+    return bool(
+        IdempotencyRecord.objects.filter(pk=record_id, attempt=attempt, status=IdempotencyStatus.IN_FLIGHT).update(
+            status=IdempotencyStatus.DONE, response_status=status, response_body=text, completed_at=now()
+        )
+    )
+
+
+class _TakenOver(Exception):
+    pass
+
+
+def execute(request: HttpRequest, client: ChannelClient, key: str | None, work: Work) -> HttpResponse:
+    """Run a channel write under its Idempotency-Key. `work` runs inside the work transaction and returns
+    (HTTP status, JSON-able body); a BusinessError it raises becomes the stored (and replayed) response."""
+    key = check_key(key)
+    claim = _claim(client, key, fingerprint(request), request)
+    if isinstance(claim, HttpResponse):
+        return claim
+    record_id, attempt = claim
+    try:
+        with transaction.atomic():
+            held = (
+                IdempotencyRecord.objects.select_for_update()
+                .filter(pk=record_id, attempt=attempt, status=IdempotencyStatus.IN_FLIGHT)
+                .exists()
+            )
+            if not held:
+                raise _TakenOver
+            status, body = work()
+            text = render(body)
+            _store(record_id, attempt, status, text)
+    except _TakenOver:
+        raise _in_flight() from None
+    except BusinessError as exc:
+        status, text = exc.status, render(exc.as_dict())
+        with transaction.atomic():
+            if not _store(record_id, attempt, status, text):
+                raise _in_flight() from None
+    except BaseException:
+        with transaction.atomic():
+            IdempotencyRecord.objects.filter(pk=record_id, attempt=attempt, status=IdempotencyStatus.IN_FLIGHT).delete()
+        raise
+    return respond(status, text)
