@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from .api import api
+from .channel.api import urls as channel_urls
 
 admin.site.site_header = admin.site.site_title = _("Xin e-Dai configuration")
 admin.site.index_title = _("Organisation, grids, villages and staff")
@@ -18,6 +19,7 @@ urlpatterns = [
     path("credit/", include("xinedai.credit.urls")),
     path("m/", include("xinedai.portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/channel/", channel_urls()),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,0 +1,167 @@
+"""The Idempotency-Key contract on every channel write: required; the same key and request replays the first
+response byte for byte (business failures included); another request under the key is refused (422); a key
+in flight answers 409 until its claim goes stale, when a retry takes it over; a crash releases it."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.test import RequestFactory
+
+from xinedai.channel import idempotency, services
+from xinedai.channel.models import ContractAcceptance, IdempotencyRecord
+from xinedai.core.dates import now
+from xinedai.lending import services as lending
+from xinedai.lending.models import Loan
+
+from .conftest import CONTRACT_SHA, H1, H2, URL, drawdown_body, post
+
+
+def test_every_write_needs_a_key(channels, signed_line):
+    client = channels.client()
+    for path, body in [
+        ("/applications", {"product": "xinedai"}),
+        ("/contract-acceptances", {"line_id": signed_line.pk, "contract_version": "v1", "text_sha256": CONTRACT_SHA}),
+        ("/drawdowns", drawdown_body(signed_line)),
+        ("/loans/1/repayments", {"payoff": True}),
+    ]:
+        resp = post(client, path, body, key=None)
+        assert resp.status_code == 400, path
+        assert resp.json()["code"] == "idempotency_key_required"
+    resp = post(client, "/drawdowns", drawdown_body(signed_line), key="x" * 101)
+    assert resp.status_code == 400 and resp.json()["code"] == "idempotency_key_invalid"
+    assert not IdempotencyRecord.objects.exists() and not Loan.objects.exists()
+    assert ContractAcceptance.objects.count() == 1  # the fixture's
+
+
+def test_the_same_request_replays_the_first_response_byte_for_byte(channels, signed_line):
+    client = channels.client()
+    first = post(client, "/drawdowns", drawdown_body(signed_line), key="same")
+    assert first.status_code == 201 and idempotency.REPLAYED_HEADER not in first
+    # the same JSON spaced and ordered differently is the same request
+    body = json.dumps(dict(reversed(list(drawdown_body(signed_line).items()))), indent=2)
+    again = client.post(
+        f"{URL}/drawdowns",
+        body,
+        content_type="application/json",
+        headers={"Idempotency-Key": "same", "X-Customer-Id-Number": H1},
+    )
+    assert again.status_code == 201 and again[idempotency.REPLAYED_HEADER] == "true"
+    assert again.content == first.content
+    # a second credential of the same channel (a rotation) is the same channel: still a replay
+    _, secret = services.issue_credential(None, "mobile_banking", name="rotated")
+    assert post(channels.client(secret), "/drawdowns", drawdown_body(signed_line), key="same").content == first.content
+    assert Loan.objects.count() == 1
+    record = IdempotencyRecord.objects.get()
+    assert (record.status, record.response_status, record.response_body) == ("done", 201, first.content.decode())
+    assert (record.method, record.path, record.attempt) == ("POST", f"{URL}/drawdowns", 1)
+
+
+def test_another_request_under_the_same_key_is_refused(channels, signed_line):
+    client = channels.client()
+    assert post(client, "/drawdowns", drawdown_body(signed_line), key="k").status_code == 201
+    for path, body, customer in [
+        ("/drawdowns", drawdown_body(signed_line, 20_000 * 100), H1),  # another amount
+        ("/drawdowns", drawdown_body(signed_line), H2),  # another customer
+        ("/applications", {"product": "xinedai"}, H1),  # another endpoint
+    ]:
+        resp = post(client, path, body, key="k", customer=customer)
+        assert resp.status_code == 422, resp.content
+        assert resp.json()["code"] == "idempotency_key_mismatch"
+        assert resp.json()["details"] == {"first_request": f"POST {URL}/drawdowns"}
+    assert Loan.objects.count() == 1
+    # keys belong to a channel: WeChat's "k" is another request altogether
+    resp = post(channels.client(channels.wechat_secret), "/drawdowns", drawdown_body(signed_line), key="k")
+    assert resp.status_code == 201
+    assert sorted(Loan.objects.values_list("drawdown_key", flat=True)) == ["mobile_banking:k", "wechat:k"]
+
+
+def test_a_business_failure_is_stored_and_replayed(channels, line):
+    client = channels.client()
+    first = post(client, "/drawdowns", drawdown_body(line), key="early")
+    assert first.status_code == 422 and first.json()["code"] == "contract_not_accepted"
+    accept = {"line_id": line.pk, "contract_version": "v1", "text_sha256": CONTRACT_SHA}
+    assert post(client, "/contract-acceptances", accept, key="sign").status_code == 201
+    # the customer has signed since, but a retry under the same key is told what it was told the first time
+    again = post(client, "/drawdowns", drawdown_body(line), key="early")
+    assert (again.status_code, again.content) == (422, first.content)
+    assert not Loan.objects.exists()
+    assert post(client, "/drawdowns", drawdown_body(line), key="new").status_code == 201
+
+
+def _fingerprint(path: str, body: dict, customer: str = H1) -> str:
+    request = RequestFactory().post(
+        path, json.dumps(body), content_type="application/json", headers={"X-Customer-Id-Number": customer}
+    )
+    return idempotency.fingerprint(request)
+
+
+def test_a_key_in_flight_answers_409_until_its_claim_goes_stale(channels, signed_line, settings):
+    body = drawdown_body(signed_line)
+    claimed = now()
+    record = IdempotencyRecord.objects.create(  # what a request that crashed mid-way leaves behind
+        channel="mobile_banking",
+        key="crashed",
+        fingerprint=_fingerprint(f"{URL}/drawdowns", body),
+        method="POST",
+        path=f"{URL}/drawdowns",
+        client=channels.mobile,
+        claimed_at=claimed,
+        created_at=claimed,
+    )
+    resp = post(channels.client(), "/drawdowns", body, key="crashed")
+    assert resp.status_code == 409 and resp.json()["code"] == "idempotency_in_flight"
+    assert not Loan.objects.exists()
+    # another request under the key is still a mismatch, in flight or not
+    assert post(channels.client(), "/drawdowns", {**body, "term_months": 6}, key="crashed").status_code == 422
+    # after XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS the claim is stale: a retry takes it over and runs
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        claimed_at=claimed - dt.timedelta(seconds=settings.XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS + 1)
+    )
+    resp = post(channels.client(), "/drawdowns", body, key="crashed")
+    assert resp.status_code == 201, resp.content
+    record.refresh_from_db()
+    assert (record.status, record.attempt, record.response_body) == ("done", 2, resp.content.decode())
+    assert Loan.objects.get().drawdown_key == "mobile_banking:crashed"
+
+
+def test_the_attempt_that_lost_its_claim_cannot_store_a_response(channels, signed_line):
+    """A slow first attempt whose claim a retry took over must not finish: its work is rolled back."""
+    from xinedai.channel.idempotency import _store
+
+    at = now()
+    record = IdempotencyRecord.objects.create(
+        channel="mobile_banking",
+        key="k",
+        fingerprint="f",
+        method="POST",
+        path="/",
+        client=channels.mobile,
+        claimed_at=at,
+        created_at=at,
+        attempt=2,
+    )
+    assert _store(record.pk, 1, 201, "{}") is False
+    assert _store(record.pk, 2, 201, "{}") is True
+    assert _store(record.pk, 2, 201, "{}") is False  # done already
+
+
+def test_an_unexpected_error_releases_the_claim(channels, signed_line, monkeypatch):
+    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the core banking link dropped")
+
+    real = lending.drawdown
+    monkeypatch.setattr(lending, "drawdown", boom)
+    with pytest.raises(RuntimeError):
+        post(channels.client(), "/drawdowns", drawdown_body(signed_line), key="retry-me")
+    assert not IdempotencyRecord.objects.exists() and not Loan.objects.exists()
+    monkeypatch.setattr(lending, "drawdown", real)
+    resp = post(channels.client(), "/drawdowns", drawdown_body(signed_line), key="retry-me")
+    assert resp.status_code == 201, resp.content
+
+
+def test_a_malformed_body_claims_no_key(channels, signed_line):
+    resp = post(channels.client(), "/drawdowns", drawdown_body(signed_line, "100"), key="typo")
+    assert resp.status_code == 422 and resp.json()["code"] == "invalid_request"
+    assert not IdempotencyRecord.objects.exists()
+    assert post(channels.client(), "/drawdowns", drawdown_body(signed_line), key="typo").status_code == 201
