@@ -14,6 +14,7 @@ DOMAINS = {
     "campaigns",
     "lending",
     "ledger",
+    "servicing",
     "portal",
     "monitoring",
     "demo",

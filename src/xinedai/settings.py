@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "xinedai.ledger",
     "xinedai.channel",
     "xinedai.portal",
+    "xinedai.servicing",
     "xinedai.monitoring",
     "xinedai.demo",
 ]
