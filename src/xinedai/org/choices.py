@@ -60,6 +60,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "households.reveal_pii",
         "org.view_monitoring",
         "credit.review_application",
+        "servicing.request_classification",
     },
     Role.OUTLET_MANAGER: {
         "households.view_household",
@@ -69,7 +70,13 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "org.view_monitoring",
         "org.hand_over_grid",
     },
-    Role.BRANCH_MANAGER: {"households.view_household", "org.view_monitoring", "org.hand_over_grid"},
+    Role.BRANCH_MANAGER: {
+        "households.view_household",
+        "org.view_monitoring",
+        "org.hand_over_grid",
+        "servicing.request_classification",
+        "servicing.approve_classification",
+    },
     Role.HEAD_OFFICE_RISK: {
         "households.view_household",
         "households.reveal_pii",
@@ -80,6 +87,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "credit.approve_limitstrategy",
         "products.propose_productversion",
         "products.approve_productversion",
+        "servicing.request_classification",
+        "servicing.approve_classification",
     },
     Role.ADMINISTRATOR: {
         "households.view_household",

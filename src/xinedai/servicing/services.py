@@ -1,0 +1,130 @@
+"""Servicing use cases: a manual five-category classification, requested with a reason by one person and
+approved (or rejected) by another. One transaction's worth each; the caller's transaction frames it.
+
+An approved classification becomes the loan's floor (LoanState.manual_class): the day-end batch classifies
+by days past due and keeps the worse of the two, so it never upgrades a manual downgrade on its own. A
+later approved request replaces the floor (an upgrade back needs the same two people and a reason).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from xinedai.core import audit
+from xinedai.core.approvals import require_second_person
+from xinedai.core.dates import business_today, now
+from xinedai.core.errors import ValidationFailed
+
+from . import access
+from .choices import ChangeCause, RequestStatus, RiskClass
+from .models import ClassificationChange, ClassificationRequest, LoanState
+
+REQUEST_PERM = "servicing.request_classification"
+APPROVE_PERM = "servicing.approve_classification"
+
+
+def _state(loan_id: int) -> LoanState:
+    """The loan's state, locked; a loan the batch has not seen yet gets one (schedule_version 0 makes the
+    next batch read its running period)."""
+    LoanState.objects.get_or_create(loan_id=loan_id)
+    return LoanState.objects.select_for_update().get(loan_id=loan_id)
+
+
+def request_classification(actor: Any, loan_id: int, *, risk_class: int, reason: str) -> ClassificationRequest:
+    """Ask for a loan to be classified `risk_class` (1 normal … 5 loss) for a stated reason."""
+    loan = access.get_loan(actor, loan_id, perm=REQUEST_PERM)
+    if risk_class not in RiskClass.values:
+        raise ValidationFailed("分类无效", "Unknown classification", code="class_invalid", field="risk_class")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(
+            "请说明调整分类的原因", "Give the reason for the classification", code="reason_required", field="reason"
+        )
+    state = _state(loan.pk)
+    if ClassificationRequest.objects.filter(loan=loan, status=RequestStatus.PENDING).exists():
+        raise ValidationFailed(
+            "该笔贷款已有待审批的分类申请",
+            "The loan already has a classification awaiting approval",
+            code="request_pending",
+        )
+    if risk_class == state.risk_class and state.manual_class == risk_class:
+        raise ValidationFailed(
+            "分类没有变化", "The loan is already classified so", code="class_unchanged", field="risk_class"
+        )
+    request = ClassificationRequest.objects.create(
+        loan=loan,
+        risk_class=risk_class,
+        previous_class=state.risk_class,
+        reason=reason[:500],
+        made_by=actor,
+        made_at=now(),
+    )
+    audit.record(
+        actor,
+        "servicing.classification_requested",
+        request,
+        after={"loan": loan.pk, "risk_class": risk_class, "previous_class": state.risk_class},
+        reason=reason,
+    )
+    return request
+
+
+def _pending(actor: Any, request_id: int) -> ClassificationRequest:
+    request = access.get_request(actor, request_id, perm=APPROVE_PERM)
+    request = ClassificationRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status != RequestStatus.PENDING:
+        raise ValidationFailed("该申请已处理", "The request has already been decided", code="request_decided")
+    require_second_person(actor, request.made_by_id, what_zh="分类申请", what_en="classification request")
+    return request
+
+
+def approve_classification(
+    actor: Any, request_id: int, *, note: str = "", today: dt.date | None = None
+) -> ClassificationRequest:
+    """Approve: the requested class becomes the loan's floor now (not at the next batch)."""
+    today = today or business_today()
+    request = _pending(actor, request_id)
+    state = _state(request.loan_id)
+    before = state.risk_class
+    state.manual_class = request.risk_class
+    state.risk_class = max(state.auto_class, request.risk_class)
+    if state.risk_class != before:
+        state.classified_on = today
+        ClassificationChange.objects.create(
+            loan_id=request.loan_id,
+            changed_on=today,
+            from_class=before,
+            to_class=state.risk_class,
+            days_past_due=state.days_past_due,
+            cause=ChangeCause.MANUAL,
+            request_id=request.pk,
+        )
+    state.save(update_fields=["manual_class", "risk_class", "classified_on"])
+    request.status, request.decided_by, request.decided_at = RequestStatus.APPROVED, actor, now()
+    request.decision_note = note[:500]
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit.record(
+        actor,
+        "servicing.classification_approved",
+        request,
+        before={"risk_class": before},
+        after={"loan": request.loan_id, "manual_class": request.risk_class, "risk_class": state.risk_class},
+        reason=request.reason,
+    )
+    return request
+
+
+def reject_classification(actor: Any, request_id: int, *, note: str) -> ClassificationRequest:
+    """Reject with a note; the loan's classification is left as it is."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed(
+            "请说明驳回原因", "Give the reason for the rejection", code="note_required", field="note"
+        )
+    request = _pending(actor, request_id)
+    request.status, request.decided_by, request.decided_at = RequestStatus.REJECTED, actor, now()
+    request.decision_note = note[:500]
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit.record(actor, "servicing.classification_rejected", request, after={"loan": request.loan_id}, reason=note)
+    return request
