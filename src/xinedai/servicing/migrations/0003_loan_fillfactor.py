@@ -3,8 +3,9 @@
 The batch adds the day's accrual to every active loan's interest_receivable_fen, a column no index
 covers. With free space on the page PostgreSQL writes the new row version beside the old one without
 touching the loan table's eight indexes (a HOT update) and prunes yesterday's version on its own; on
-full pages each of a million updates inserts into every index, which cost ~20 s of a 1 M-loan batch
-(docs/decisions/0008). Pages written from now on are filled to 50 %; VACUUM FULL applies it to old ones.
+full pages each of a million updates inserts into every index (28 s of a 1 M-loan batch, measured
+with other work running, against ~4 s with room; docs/decisions/0008, bench/README.md). Pages written
+from now on are filled to 50 %; VACUUM FULL applies it to old ones.
 """
 
 from django.db import migrations
