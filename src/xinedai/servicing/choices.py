@@ -2,17 +2,18 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RiskClass(models.IntegerChoices):
     """The five-category classification (商业银行金融资产风险分类办法, 2023). Stored as a rank, 1 (best) to
     5 (worst), so that "the worse of two" is a MAX in SQL and a downgrade is a larger number."""
 
-    NORMAL = 1, _("Normal")
-    SPECIAL_MENTION = 2, _("Special mention")
-    SUBSTANDARD = 3, _("Substandard")
-    DOUBTFUL = 4, _("Doubtful")
-    LOSS = 5, _("Loss")
+    NORMAL = 1, pgettext_lazy("five-category", "Normal")
+    SPECIAL_MENTION = 2, pgettext_lazy("five-category", "Special mention")
+    SUBSTANDARD = 3, pgettext_lazy("five-category", "Substandard")
+    DOUBTFUL = 4, pgettext_lazy("five-category", "Doubtful")
+    LOSS = 5, pgettext_lazy("five-category", "Loss")
 
 
 RISK_BADGE = {1: "green", 2: "amber", 3: "orange", 4: "red", 5: "gray"}
