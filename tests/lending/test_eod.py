@@ -237,3 +237,20 @@ def test_snapshot_by_grid_manager_product_and_class(line, credit):
     assert cell.overdue_principal_fen == 0 and cell.penalty_receivable_fen == 0
     assert PortfolioDay.objects.filter(business_on=TODAY).count() == 2  # one set of rows per date
     clean()
+
+
+@pytest.mark.parametrize("start", [TODAY, dt.date(2027, 1, 31)])  # a 30-day and a 28-day first period
+def test_paying_off_mid_period_leaves_no_accrued_interest_behind(line, start):
+    loan = draw(line, 120_000 * Y, today=start)
+    mid = start + 20 * DAY  # in a 28-day period, 19/28 of the instalment's interest exceeds 20 days' interest
+    run_through(start, mid - DAY)
+    accrued, _ = receivable(loan)
+    assert accrued > 0
+    r = pay(loan, key="off", today=mid, payoff=True)
+    loan.refresh_from_db()
+    assert loan.status == "settled"
+    # what the customer paid for the period is income; the accrual beyond it is taken back, not left owing
+    assert receivable(loan) == (0, 0)
+    income = balance_fen(AccountCode.INTEREST_INCOME, loan_id=loan.pk)
+    assert income == r.interest_fen
+    clean()

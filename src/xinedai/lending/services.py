@@ -281,6 +281,10 @@ def repay(
     loan.penalty_receivable_fen -= alloc["penalty"]
     loan.principal_outstanding_fen -= principal_paid
     settled = loan.principal_outstanding_fen == 0 and loan.penalty_receivable_fen == 0
+    # Interest the day-end batch accrued ahead of what the customer owed at settlement (it spreads an
+    # instalment's interest over the days of its period; an early payoff charges by the day): taken back.
+    unearned = loan.interest_receivable_fen if settled else 0
+    loan.interest_receivable_fen -= unearned
     if settled:
         loan.status, loan.settled_on = LoanStatus.SETTLED, today
     loan.save()
@@ -293,6 +297,8 @@ def repay(
         (AccountCode.INTEREST_RECEIVABLE, Side.CREDIT, from_receivable),
         (AccountCode.INTEREST_INCOME, Side.CREDIT, interest_paid - from_receivable),
         (AccountCode.LOAN_PRINCIPAL, Side.CREDIT, principal_paid),
+        (AccountCode.INTEREST_INCOME, Side.DEBIT, unearned),
+        (AccountCode.INTEREST_RECEIVABLE, Side.CREDIT, unearned),
     ]
     entry = ledger.post(
         kind=EntryKind.REPAYMENT,
