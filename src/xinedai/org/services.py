@@ -7,7 +7,6 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import transaction
 
 from xinedai.core import audit
 from xinedai.core.dates import now
@@ -201,16 +200,3 @@ def revoke_token(actor, token: ApiToken) -> None:  # type: ignore[no-untyped-def
     token.revoked_at = now()
     token.save(update_fields=["revoked_at"])
     audit.record(actor, "org.token.revoke", token, after={"prefix": token.prefix})
-
-
-def user_for_token(secret: str):  # type: ignore[no-untyped-def]
-    digest = hashlib.sha256(secret.encode()).hexdigest()
-    token = ApiToken.objects.select_related("user").filter(digest=digest, revoked_at__isnull=True).first()
-    if token is None or not token.user.is_active:
-        return None
-    # last_used_at is a hint for administrators, written at most once a minute to keep reads cheap.
-    at = now()
-    if token.last_used_at is None or (at - token.last_used_at).total_seconds() > 60:
-        with transaction.atomic():
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=at)
-    return token.user
