@@ -1,7 +1,7 @@
 """Benchmark: import a 100,000-row household roster (validate every row, then write all) and print figures.
 
-    .venv/bin/python bench/import_roster.py --rows 100000                 # SQLite file under bench/out/
-    .venv/bin/python bench/import_roster.py --rows 100000 --postgres      # fresh database on 127.0.0.1:5432
+.venv/bin/python bench/import_roster.py --rows 100000                 # SQLite file under bench/out/
+.venv/bin/python bench/import_roster.py --rows 100000 --postgres      # fresh database on 127.0.0.1:5432
 """
 
 from __future__ import annotations
@@ -21,10 +21,17 @@ OUT = ROOT / "bench" / "out"
 
 
 def machine() -> str:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
-    mem_kb = int(next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines()
-                      if ln.startswith("MemTotal")))
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(
+        next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal"))
+    )
     return f"{os.cpu_count()} cores · {cpu} · {mem_kb // 1024 // 1024} GiB · Python {platform.python_version()}"
 
 
@@ -71,14 +78,41 @@ def main() -> None:
     path = OUT / f"roster-{args.rows}.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["村编码", "户主姓名", "身份证号", "手机号", "家庭人口", "年收入(元)", "年支出(元)", "总资产(元)",
-                    "总负债(元)", "房产(元)", "种植收入(元)", "客群"])
+        w.writerow(
+            [
+                "村编码",
+                "户主姓名",
+                "身份证号",
+                "手机号",
+                "家庭人口",
+                "年收入(元)",
+                "年支出(元)",
+                "总资产(元)",
+                "总负债(元)",
+                "房产(元)",
+                "种植收入(元)",
+                "客群",
+            ]
+        )
         start_day = dt.date(1960, 1, 1)
         for i in range(args.rows):
             birth = start_day + dt.timedelta(days=(i // 900) % 15000)
-            w.writerow([f"V{i % 100:03d}", f"王{i}", make_resident_id("370211", birth, i % 900),
-                        f"13{i:09d}", 1 + i % 6, f"{60000 + i % 90000}.50", "40000", "600000", "30000", "400000",
-                        "50000", "大棚种植"])
+            w.writerow(
+                [
+                    f"V{i % 100:03d}",
+                    f"王{i}",
+                    make_resident_id("370211", birth, i % 900),
+                    f"13{i:09d}",
+                    1 + i % 6,
+                    f"{60000 + i % 90000}.50",
+                    "40000",
+                    "600000",
+                    "30000",
+                    "400000",
+                    "50000",
+                    "大棚种植",
+                ]
+            )
     size_mb = path.stat().st_size / 1e6
 
     phases: dict[str, float] = {}
@@ -96,8 +130,10 @@ def main() -> None:
     sys.stderr.write("\n")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"machine   : {machine()}")
-    print(f"database  : {connection.vendor} {connection.Database.__name__} "
-          f"{getattr(connection.Database, 'sqlite_version', '') or connection.pg_version}")
+    print(
+        f"database  : {connection.vendor} {connection.Database.__name__} "
+        f"{getattr(connection.Database, 'sqlite_version', '') or connection.pg_version}"
+    )
     print(f"roster    : {args.rows:,} rows, {size_mb:.1f} MB CSV")
     print(f"imported  : {report.imported:,} households (+ heads, file v1, audit rows)")
     print(f"validate  : {phases.get('validating', 0):.1f} s")

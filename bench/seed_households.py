@@ -1,7 +1,7 @@
 """Benchmark of the demo seed: a fresh database, migrate, seed N households; prints figures and the machine.
 
-    .venv/bin/python bench/seed_households.py --households 1000000
-    .venv/bin/python bench/seed_households.py --households 20000 --database-url sqlite:////tmp/bench.sqlite3
+.venv/bin/python bench/seed_households.py --households 1000000
+.venv/bin/python bench/seed_households.py --households 20000 --database-url sqlite:////tmp/bench.sqlite3
 """
 
 from __future__ import annotations
@@ -57,8 +57,9 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=20220630)
     parser.add_argument("--as-of", default="2026-06-30", help="business date of the data (fixed: repeatable)")
-    parser.add_argument("--database-url", default=DEFAULT_URL,
-                        help=f"database to (re)create and fill; default {DEFAULT_URL}")
+    parser.add_argument(
+        "--database-url", default=DEFAULT_URL, help=f"database to (re)create and fill; default {DEFAULT_URL}"
+    )
     args = parser.parse_args()
 
     fresh_database(args.database_url)
@@ -90,8 +91,13 @@ def main() -> None:
 
     t = time.perf_counter()
     with transaction.atomic():
-        result = seed_bank(households=args.households, seed=args.seed, progress=progress,
-                           as_of=dt.date.fromisoformat(args.as_of), credit=False)
+        result = seed_bank(
+            households=args.households,
+            seed=args.seed,
+            progress=progress,
+            as_of=dt.date.fromisoformat(args.as_of),
+            credit=False,
+        )
     seconds = time.perf_counter() - t  # includes the commit (deferred foreign-key checks run there)
 
     households = Household.objects.count()
@@ -112,12 +118,13 @@ def main() -> None:
 
     info = machine()
     rows = households + members + versions
-    print(f"machine       {info.get('nproc')} CPUs, {info.get('cpu', '?')}, {info.get('ram', '?')} RAM, "
-          f"Python {info['python']}")
+    print(
+        f"machine       {info.get('nproc')} CPUs, {info.get('cpu', '?')}, {info.get('ram', '?')} RAM, "
+        f"Python {info['python']}"
+    )
     print(f"database      {engine} ({args.database_url}), size after seed {size}")
     print(f"migrate       {migrate_s:.1f} s")
-    print(f"written       {households:,} households, {members:,} members, {versions:,} file versions "
-          f"({rows:,} rows)")
+    print(f"written       {households:,} households, {members:,} members, {versions:,} file versions ({rows:,} rows)")
     print(f"seed          {seconds:.1f} s wall (org + households + commit)")
     print(f"throughput    {households / seconds:,.0f} households/s, {rows / seconds:,.0f} rows/s")
     print(f"peak RSS      {peak_rss:,.0f} MiB (this process; the database server is separate)")

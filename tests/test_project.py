@@ -12,13 +12,19 @@ import openpyxl
 def run(args, tmp_path, **env):  # type: ignore[no-untyped-def]
     full_env = {**os.environ, "XINEDAI_VAR_DIR": str(tmp_path / "var"), **env}
     full_env.pop("DJANGO_SETTINGS_MODULE", None)
-    return subprocess.run([sys.executable, "-m", "xinedai", *args], capture_output=True, text=True, env=full_env,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "xinedai", *args], capture_output=True, text=True, env=full_env, timeout=120, check=False
+    )
 
 
 def test_deploy_checks_pass_with_production_settings(tmp_path):
-    result = run(["check", "--deploy", "--fail-level", "WARNING"], tmp_path, XINEDAI_HTTPS="1",
-                 XINEDAI_SECRET_KEY=secrets.token_urlsafe(50), XINEDAI_ALLOWED_HOSTS="credit.bank.example")
+    result = run(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        tmp_path,
+        XINEDAI_HTTPS="1",
+        XINEDAI_SECRET_KEY=secrets.token_urlsafe(50),
+        XINEDAI_ALLOWED_HOSTS="credit.bank.example",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 

@@ -24,14 +24,16 @@ S_GREENHOUSE, S_BREEDER, S_BUSINESS, S_SMB, S_SALARIED, S_OTHER = range(6)
 V_GREENHOUSE, V_LIVESTOCK, V_CROPS, V_COASTAL, V_TOWN, V_URBAN = range(6)
 
 # Primary-segment mix by village economy (rows: VILLAGE_TYPES, columns: SEGMENTS).
-SEGMENT_MIX = np.array([
-    [0.66, 0.05, 0.07, 0.02, 0.10, 0.10],  # greenhouse villages: 大棚种植
-    [0.08, 0.55, 0.07, 0.02, 0.13, 0.15],  # livestock villages: 养殖大户
-    [0.10, 0.08, 0.12, 0.02, 0.23, 0.45],  # field crops
-    [0.04, 0.12, 0.30, 0.05, 0.19, 0.30],  # coastal: fishing boats and aquaculture as businesses
-    [0.05, 0.03, 0.35, 0.12, 0.30, 0.15],  # market towns
-    [0.00, 0.00, 0.22, 0.10, 0.55, 0.13],  # urban communities
-])
+SEGMENT_MIX = np.array(
+    [
+        [0.66, 0.05, 0.07, 0.02, 0.10, 0.10],  # greenhouse villages: 大棚种植
+        [0.08, 0.55, 0.07, 0.02, 0.13, 0.15],  # livestock villages: 养殖大户
+        [0.10, 0.08, 0.12, 0.02, 0.23, 0.45],  # field crops
+        [0.04, 0.12, 0.30, 0.05, 0.19, 0.30],  # coastal: fishing boats and aquaculture as businesses
+        [0.05, 0.03, 0.35, 0.12, 0.30, 0.15],  # market towns
+        [0.00, 0.00, 0.22, 0.10, 0.55, 0.13],  # urban communities
+    ]
+)
 SECOND_SEGMENT_RATE = 0.18
 
 
@@ -103,14 +105,50 @@ class OrgPlan:
 
 # Common surnames of Qingdao's West Coast with rough weights (薛, 丁, 臧, 逄 are local).
 SURNAMES = (
-    ("王", 110), ("张", 70), ("刘", 60), ("李", 60), ("陈", 30), ("杨", 28), ("赵", 28), ("孙", 30),
-    ("于", 26), ("徐", 24), ("薛", 22), ("丁", 20), ("高", 20), ("宋", 18), ("姜", 18), ("马", 14),
-    ("周", 12), ("吴", 10), ("郑", 10), ("胡", 10), ("郭", 10), ("朱", 10), ("林", 10), ("韩", 10),
-    ("曲", 9), ("邵", 8), ("崔", 8), ("董", 8), ("臧", 8), ("逄", 7), ("宫", 6), ("冷", 6),
-    ("管", 6), ("隋", 5), ("纪", 5), ("秦", 5), ("彭", 5), ("潘", 5), ("袁", 4), ("蒋", 4),
+    ("王", 110),
+    ("张", 70),
+    ("刘", 60),
+    ("李", 60),
+    ("陈", 30),
+    ("杨", 28),
+    ("赵", 28),
+    ("孙", 30),
+    ("于", 26),
+    ("徐", 24),
+    ("薛", 22),
+    ("丁", 20),
+    ("高", 20),
+    ("宋", 18),
+    ("姜", 18),
+    ("马", 14),
+    ("周", 12),
+    ("吴", 10),
+    ("郑", 10),
+    ("胡", 10),
+    ("郭", 10),
+    ("朱", 10),
+    ("林", 10),
+    ("韩", 10),
+    ("曲", 9),
+    ("邵", 8),
+    ("崔", 8),
+    ("董", 8),
+    ("臧", 8),
+    ("逄", 7),
+    ("宫", 6),
+    ("冷", 6),
+    ("管", 6),
+    ("隋", 5),
+    ("纪", 5),
+    ("秦", 5),
+    ("彭", 5),
+    ("潘", 5),
+    ("袁", 4),
+    ("蒋", 4),
 )
 _SURNAME_CHARS = [s for s, _ in SURNAMES]
 _SURNAME_P = np.array([w for _, w in SURNAMES], dtype=float) / sum(w for _, w in SURNAMES)
+
 
 def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
@@ -128,20 +166,17 @@ GIVEN_NAMES: dict[tuple[bool, int], tuple[str, ...]] = {
         "建军 海波 宏伟 国栋 振宇 金龙 鹏 磊 伟 勇 军 健 波 超 刚 亮 斌 涛"
     ),
     (True, 2): _words(
-        "浩然 子豪 宇航 俊熙 梓轩 博文 一鸣 家豪 明轩 皓宇 子墨 天佑 思远 晨阳 "
-        "嘉乐 泽宇 鑫 哲 昊 宇 旭 博 凯 帅 阳 硕"
+        "浩然 子豪 宇航 俊熙 梓轩 博文 一鸣 家豪 明轩 皓宇 子墨 天佑 思远 晨阳 嘉乐 泽宇 鑫 哲 昊 宇 旭 博 凯 帅 阳 硕"
     ),
     (False, 0): _words(
         "秀英 桂兰 玉兰 秀兰 凤英 玉珍 淑珍 桂英 秀珍 玉梅 春兰 金凤 玉华 翠花 "
         "素芬 淑英 桂芳 秀芳 丽华 美兰 英 兰 芳 梅 华"
     ),
     (False, 1): _words(
-        "丽娟 海燕 红梅 晓燕 春燕 秀梅 玉洁 晓红 雪梅 美玲 彩霞 丽丽 艳 静 丽 "
-        "娜 敏 燕 芳 霞 莉 慧 婷 洁 红"
+        "丽娟 海燕 红梅 晓燕 春燕 秀梅 玉洁 晓红 雪梅 美玲 彩霞 丽丽 艳 静 丽 娜 敏 燕 芳 霞 莉 慧 婷 洁 红"
     ),
     (False, 2): _words(
-        "梓涵 欣怡 子萱 雨桐 诗涵 梦瑶 思雨 佳怡 可馨 一诺 语桐 若曦 婷婷 晨曦 "
-        "欣悦 雪 琳 璐 倩 悦 萌 璇 颖"
+        "梓涵 欣怡 子萱 雨桐 诗涵 梦瑶 思雨 佳怡 可馨 一诺 语桐 若曦 婷婷 晨曦 欣悦 雪 琳 璐 倩 悦 萌 璇 颖"
     ),
 }
 
@@ -185,8 +220,11 @@ def plan_org() -> OrgPlan:
 
     def add_staff(username: str, role: str, org_code: str, male: bool | None = None) -> None:
         is_male = rnd.random() < 0.55 if male is None else male
-        staff.append(StaffPlan(username, _person_name(rnd, is_male, rnd.choice((1, 1, 2))), role, org_code,
-                               f"0211{next(employee):04d}"))
+        staff.append(
+            StaffPlan(
+                username, _person_name(rnd, is_male, rnd.choice((1, 1, 2))), role, org_code, f"0211{next(employee):04d}"
+            )
+        )
 
     for o, (place, town, weights) in enumerate(OUTLETS, start=1):
         outlet = OutletPlan(f"{BRANCH[0]}-O{o:02d}", f"{place}支行", place, town, o, weights)
@@ -231,8 +269,20 @@ def plan_org() -> OrgPlan:
 
 # Area codes of ID numbers by birth period. West Coast people born before the 2012 merger mostly hold
 # 370284 (former 胶南市) numbers; newer births are 370211 (黄岛区). A few come from elsewhere.
-AREAS = ("370211", "370284", "370281", "370282", "370283", "370285", "370202", "370203", "371102",
-         "371321", "370725", "371122")
+AREAS = (
+    "370211",
+    "370284",
+    "370281",
+    "370282",
+    "370283",
+    "370285",
+    "370202",
+    "370203",
+    "371102",
+    "371321",
+    "370725",
+    "371122",
+)
 _AREA_P_OLD = np.array([0.20, 0.55, 0.06, 0.03, 0.03, 0.02, 0.02, 0.02, 0.03, 0.02, 0.01, 0.01])
 _AREA_P_NEW = np.array([0.90, 0.00, 0.04, 0.00, 0.00, 0.00, 0.03, 0.03, 0.00, 0.00, 0.00, 0.00])
 _MERGER = dt.date(2013, 1, 1).toordinal()
@@ -240,9 +290,44 @@ _DAY0 = dt.date(1900, 1, 1).toordinal()
 _NDAYS = 60_000
 _SEQ_SLOTS = 500  # per (area, birth date, sex): 3-digit sequence codes with the sex digit fixed
 
-MOBILE_PREFIXES = ("138", "139", "137", "136", "135", "134", "150", "151", "152", "157", "158", "159", "182",
-                   "183", "187", "188", "130", "131", "132", "155", "156", "185", "186", "133", "153", "180",
-                   "181", "189", "177", "173", "199", "198", "176", "178", "175", "191")
+MOBILE_PREFIXES = (
+    "138",
+    "139",
+    "137",
+    "136",
+    "135",
+    "134",
+    "150",
+    "151",
+    "152",
+    "157",
+    "158",
+    "159",
+    "182",
+    "183",
+    "187",
+    "188",
+    "130",
+    "131",
+    "132",
+    "155",
+    "156",
+    "185",
+    "186",
+    "133",
+    "153",
+    "180",
+    "181",
+    "189",
+    "177",
+    "173",
+    "199",
+    "198",
+    "176",
+    "178",
+    "175",
+    "191",
+)
 _PHONE_MUL = 61_803_399  # coprime with 10**8: suffixes of distinct member ordinals never repeat
 _POW13_MOD11 = np.array([pow(13, k, 11) for k in range(17)], dtype=np.int64)
 
@@ -267,6 +352,7 @@ def _ymd(ordinals: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------- chunks
+
 
 @dataclass
 class HouseholdChunk:
@@ -319,8 +405,14 @@ def _fen(yuan: np.ndarray, step_yuan: int = 100) -> np.ndarray:
 
 _RELATION_ORDER = ("head", "spouse", "parent", "child")
 _V1_REASON = "入户采集 initial collection"
-_V2_REASONS = ("年度复核 annual review", "收入情况更新 income update", "新增大棚 greenhouse added",
-               "贷款结清 loan repaid", "新增贷款 new loan", "资产信息补充 assets completed")
+_V2_REASONS = (
+    "年度复核 annual review",
+    "收入情况更新 income update",
+    "新增大棚 greenhouse added",
+    "贷款结清 loan repaid",
+    "新增贷款 new loan",
+    "资产信息补充 assets completed",
+)
 
 
 class HouseholdGenerator:
@@ -331,10 +423,17 @@ class HouseholdGenerator:
     database, for runs that add to an existing bank.
     """
 
-    def __init__(self, villages: Sequence[VillagePlan], *, seed: int, as_of: dt.date,
-                 start_household: int = 0, start_member: int = 0,
-                 village_existing: Sequence[int] | np.ndarray | None = None,
-                 taken: Callable[[list[str]], set[str]] | None = None) -> None:
+    def __init__(
+        self,
+        villages: Sequence[VillagePlan],
+        *,
+        seed: int,
+        as_of: dt.date,
+        start_household: int = 0,
+        start_member: int = 0,
+        village_existing: Sequence[int] | np.ndarray | None = None,
+        taken: Callable[[list[str]], set[str]] | None = None,
+    ) -> None:
         self.villages = list(villages)
         self.seed = seed
         self.as_of = as_of
@@ -344,8 +443,9 @@ class HouseholdGenerator:
         self.counters = np.zeros(len(AREAS) * _NDAYS * 2, dtype=np.int32)
         self.vtype = np.array([VILLAGE_TYPES.index(v.village_type) for v in self.villages], dtype=np.int64)
         self.is_community = np.array([v.kind == "community" for v in self.villages])
-        self.village_existing = np.asarray(village_existing if village_existing is not None
-                                           else np.zeros(len(self.villages)), dtype=np.int64)
+        self.village_existing = np.asarray(
+            village_existing if village_existing is not None else np.zeros(len(self.villages)), dtype=np.int64
+        )
         # Shanghai has had no daylight saving since 1991: business midnight is UTC 16:00 the day before.
         midnight = dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.UTC) - dt.timedelta(hours=8)
         self.as_of_epoch = int(midnight.timestamp())
@@ -382,8 +482,11 @@ class HouseholdGenerator:
         spouse_age = np.clip(head_age + np.where(head_male, -1, 1) * np.rint(rng.normal(2, 2.5, n)), 20, 95)
         spouse_age = spouse_age.astype(np.int64)
         u = rng.random(n)
-        n_parents = np.where(head_age < 45, (u < 0.30).astype(int) + (u < 0.15),
-                             np.where(head_age <= 60, (u < 0.17).astype(int) + (u < 0.05), 0))
+        n_parents = np.where(
+            head_age < 45,
+            (u < 0.30).astype(int) + (u < 0.15),
+            np.where(head_age <= 60, (u < 0.17).astype(int) + (u < 0.05), 0),
+        )
         u = rng.random(n)
         cum = np.where((head_age >= 28) & (head_age <= 55), 0, np.where(head_age > 55, 1, 2))
         child_cum = np.array([[0.10, 0.55, 0.93], [0.45, 0.80, 0.97], [0.50, 0.90, 1.0]])[cum]
@@ -406,14 +509,20 @@ class HouseholdGenerator:
         child_age = mother_age[c_hh] - rng.integers(22, 34, len(c_hh)) - ch_i * rng.integers(2, 8, len(c_hh))
         single_parent = rec_parents[p_hh] == 1
         parent_male = np.where(single_parent, rng.random(len(p_hh)) < 0.35, par_i == 0)
-        m_age = np.concatenate([head_age, spouse_age[married],
-                                np.minimum(head_age[p_hh] + rng.integers(24, 33, len(p_hh)), 95),
-                                np.maximum(child_age, 0)])
+        m_age = np.concatenate(
+            [
+                head_age,
+                spouse_age[married],
+                np.minimum(head_age[p_hh] + rng.integers(24, 33, len(p_hh)), 95),
+                np.maximum(child_age, 0),
+            ]
+        )
         m_male = np.concatenate([head_male, ~head_male[married], parent_male, rng.random(len(c_hh)) < 0.52])
         m_hh_all = np.concatenate(m_hh)
         m_rel_all = np.concatenate(m_rel)
-        order = np.lexsort((np.concatenate([np.zeros(n, int), np.zeros(married.sum(), int), par_i, ch_i]),
-                            m_rel_all, m_hh_all))
+        order = np.lexsort(
+            (np.concatenate([np.zeros(n, int), np.zeros(married.sum(), int), par_i, ch_i]), m_rel_all, m_hh_all)
+        )
         m_hh_all, m_rel_all, m_age, m_male = m_hh_all[order], m_rel_all[order], m_age[order], m_male[order]
         m = len(m_hh_all)
 
@@ -454,8 +563,9 @@ class HouseholdGenerator:
         # Dates: version 1 for everyone; ~12% also have a version 2 (annual review etc.). ~15% are stale.
         two = rng.random(n) < 0.12
         stale = ~two & (rng.random(n) < 0.17)
-        v1_days = np.where(two, rng.integers(370, 900, n),
-                           np.where(stale, rng.integers(370, 1000, n), rng.integers(1, 360, n)))
+        v1_days = np.where(
+            two, rng.integers(370, 900, n), np.where(stale, rng.integers(370, 1000, n), rng.integers(1, 360, n))
+        )
         v2_days = rng.integers(1, 300, n)
         tod = rng.integers(int(8.5 * 3600), int(17.5 * 3600), (2, n))
         v1_at = self.as_of_epoch - v1_days * 86400 + tod[0]
@@ -471,8 +581,7 @@ class HouseholdGenerator:
         reasons = np.concatenate([np.full(n, -1), v2_reason[idx2]])[vorder]
         arrays = {f: np.concatenate([values[f], v2_values[f][idx2]])[vorder] for f in rules.FILE_FIELDS}
         for group, total_field in rules.TOTAL_FIELDS.items():
-            arrays[total_field] = np.asarray(np.sum([arrays[f] for f in rules.GROUPS[group]], axis=0,
-                                                    dtype=np.int64))
+            arrays[total_field] = np.asarray(np.sum([arrays[f] for f in rules.GROUPS[group]], axis=0, dtype=np.int64))
         version_values = {f: a.tolist() for f, a in arrays.items()}
         updated_at = np.where(two, v2_at, v1_at)
 
@@ -501,13 +610,17 @@ class HouseholdGenerator:
             version_values=version_values,
         )
 
-    def _id_numbers(self, rng: np.random.Generator, birth: np.ndarray, male: np.ndarray,
-                    has_id: np.ndarray) -> list[str | None]:
+    def _id_numbers(
+        self, rng: np.random.Generator, birth: np.ndarray, male: np.ndarray, has_id: np.ndarray
+    ) -> list[str | None]:
         m = len(birth)
         old = birth < _MERGER
         u = rng.random(m)
-        area = np.where(old, np.searchsorted(np.cumsum(_AREA_P_OLD), u * _AREA_P_OLD.sum(), side="right"),
-                        np.searchsorted(np.cumsum(_AREA_P_NEW), u * _AREA_P_NEW.sum(), side="right"))
+        area = np.where(
+            old,
+            np.searchsorted(np.cumsum(_AREA_P_OLD), u * _AREA_P_OLD.sum(), side="right"),
+            np.searchsorted(np.cumsum(_AREA_P_NEW), u * _AREA_P_NEW.sum(), side="right"),
+        )
         area = np.minimum(area, len(AREAS) - 1)
         day = birth - _DAY0
         key = (area * _NDAYS + day) * 2 + male.astype(np.int64)
@@ -523,8 +636,7 @@ class HouseholdGenerator:
                     break
                 pos = np.array([i for i, s in enumerate(numbers) if s in clash])
                 k[pos] = self._claim(key[sel][pos])
-                new = _id_strings(self._bodies(area[sel][pos], birth[sel][pos], day[sel][pos], male[sel][pos],
-                                               k[pos]))
+                new = _id_strings(self._bodies(area[sel][pos], birth[sel][pos], day[sel][pos], male[sel][pos], k[pos]))
                 for i, s in zip(pos.tolist(), new, strict=True):
                     numbers[i] = s
         out: list[str | None] = [None] * m
@@ -545,8 +657,7 @@ class HouseholdGenerator:
         return slots
 
     @staticmethod
-    def _bodies(area: np.ndarray, birth: np.ndarray, day: np.ndarray, male: np.ndarray,
-                k: np.ndarray) -> np.ndarray:
+    def _bodies(area: np.ndarray, birth: np.ndarray, day: np.ndarray, male: np.ndarray, k: np.ndarray) -> np.ndarray:
         area_code = np.array([int(a) for a in AREAS], dtype=np.int64)[area]
         # A bijection of the slot onto 0..499 that varies by date, so codes do not all start at 000.
         s = (k * 37 + day * 7 + area * 13) % _SEQ_SLOTS
@@ -558,16 +669,19 @@ class HouseholdGenerator:
         prefix = rng.integers(0, len(MOBILE_PREFIXES), m)
         ordinal = self.member_ordinal + np.arange(m, dtype=np.int64)
         suffix = (ordinal * _PHONE_MUL + self.seed * 7919) % 10**8
-        return [f"{MOBILE_PREFIXES[p]}{s:08d}" if h else None
-                for p, s, h in zip(prefix.tolist(), suffix.tolist(), has_phone.tolist(), strict=True)]
+        return [
+            f"{MOBILE_PREFIXES[p]}{s:08d}" if h else None
+            for p, s, h in zip(prefix.tolist(), suffix.tolist(), has_phone.tolist(), strict=True)
+        ]
 
     def _addresses(self, village: np.ndarray, ordinal: np.ndarray) -> list[str]:
         out = []
         for v, o in zip(village.tolist(), ordinal.tolist(), strict=True):
             plan = self.villages[v]
             if plan.kind == "community":
-                out.append(f"{plan.town}{plan.name}{o // 36 + 1}号楼{o % 36 // 12 + 1}单元"
-                           f"{(o % 12) // 2 + 1}0{o % 2 + 1}室")
+                out.append(
+                    f"{plan.town}{plan.name}{o // 36 + 1}号楼{o % 36 // 12 + 1}单元{(o % 12) // 2 + 1}0{o % 2 + 1}室"
+                )
             else:
                 out.append(f"{plan.town}{plan.name}{o + o // 3 + 1}号")
         return out
@@ -609,8 +723,7 @@ def _pack(codes: list[str]) -> str:
 
 
 # _SEGMENT_PACK[primary][secondary or 6 for none] -> packed segments string (see Household.pack_segments).
-_SEGMENT_PACK = [[_pack([SEGMENTS[a], *([SEGMENTS[b]] if b < 6 else [])]) for b in range(7)]
-                 for a in range(6)]
+_SEGMENT_PACK = [[_pack([SEGMENTS[a], *([SEGMENTS[b]] if b < 6 else [])]) for b in range(7)] for a in range(6)]
 
 
 def _segments(rng: np.random.Generator, vt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -622,8 +735,14 @@ def _segments(rng: np.random.Generator, vt: np.ndarray) -> tuple[np.ndarray, np.
     return prim, np.where(second, sec, 6)
 
 
-def _file_values(rng: np.random.Generator, prim: np.ndarray, sec: np.ndarray, vt: np.ndarray,
-                 head_age: np.ndarray, married: np.ndarray) -> dict[str, np.ndarray]:
+def _file_values(
+    rng: np.random.Generator,
+    prim: np.ndarray,
+    sec: np.ndarray,
+    vt: np.ndarray,
+    head_age: np.ndarray,
+    married: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Version-1 file values (integer fen) with distributions that follow segment and village economy."""
     n = len(prim)
 
@@ -640,21 +759,33 @@ def _file_values(rng: np.random.Generator, prim: np.ndarray, sec: np.ndarray, vt
     farmer = (prim == S_OTHER) & rural
     z = np.zeros(n)
 
-    planting = (weight(S_GREENHOUSE, 0.6) * _lognormal(rng, 150_000, 0.45, n)
-                + np.where(farmer & (rng.random(n) < np.where(vt == V_COASTAL, 0.4, 0.85)),
-                           _lognormal(rng, 25_000, 0.6, n), 0)) * elderly
-    breeding = (weight(S_BREEDER, 0.5) * _lognormal(rng, 180_000, 0.6, n)
-                + np.where(farmer & (rng.random(n) < 0.1), _lognormal(rng, 8_000, 0.6, n), 0)) * elderly
-    business = (weight(S_BUSINESS, 0.5) * _lognormal(rng, 200_000, 0.7, n)
-                + weight(S_SMB, 0.5) * _lognormal(rng, 400_000, 0.8, n)) * elderly
+    planting = (
+        weight(S_GREENHOUSE, 0.6) * _lognormal(rng, 150_000, 0.45, n)
+        + np.where(farmer & (rng.random(n) < np.where(vt == V_COASTAL, 0.4, 0.85)), _lognormal(rng, 25_000, 0.6, n), 0)
+    ) * elderly
+    breeding = (
+        weight(S_BREEDER, 0.5) * _lognormal(rng, 180_000, 0.6, n)
+        + np.where(farmer & (rng.random(n) < 0.1), _lognormal(rng, 8_000, 0.6, n), 0)
+    ) * elderly
+    business = (
+        weight(S_BUSINESS, 0.5) * _lognormal(rng, 200_000, 0.7, n)
+        + weight(S_SMB, 0.5) * _lognormal(rng, 400_000, 0.8, n)
+    ) * elderly
     salaried = has(S_SALARIED)
-    wages = np.where(salaried, _lognormal(rng, 75_000, 0.25, n)
-                     + np.where(married & (rng.random(n) < 0.6), _lognormal(rng, 55_000, 0.3, n), 0), 0)
+    wages = np.where(
+        salaried,
+        _lognormal(rng, 75_000, 0.25, n)
+        + np.where(married & (rng.random(n) < 0.6), _lognormal(rng, 55_000, 0.3, n), 0),
+        0,
+    )
     migrant = ~salaried & (rng.random(n) < np.where(rural, 0.45, 0.4))
     wages += np.where(migrant, _lognormal(rng, np.where(rural, 40_000, 60_000), 0.35, n), 0)
     wages *= np.where(head_age >= 66, 0.3, 1.0)
-    transfer = np.where(head_age >= 60, np.where(urban | (salaried & town), _lognormal(rng, 45_000, 0.3, n),
-                                                 _lognormal(rng, 3_600, 0.3, n)), 0)
+    transfer = np.where(
+        head_age >= 60,
+        np.where(urban | (salaried & town), _lognormal(rng, 45_000, 0.3, n), _lognormal(rng, 3_600, 0.3, n)),
+        0,
+    )
     transfer += np.where(rural & (rng.random(n) < 0.5), _lognormal(rng, 1_500, 0.5, n), 0)
     other_income = np.where(rng.random(n) < 0.15, _lognormal(rng, 5_000, 0.8, n), 0)
     income = planting + breeding + business + wages + transfer + other_income
@@ -671,30 +802,46 @@ def _file_values(rng: np.random.Generator, prim: np.ndarray, sec: np.ndarray, vt
     other_expense = expenses * rng.uniform(0.03, 0.1, n)
     living = expenses - production - other_expense
 
-    house = np.where(urban, np.clip(_lognormal(rng, 850_000, 0.35, n), 350_000, 2_500_000),
-                     np.where(town, np.clip(_lognormal(rng, 420_000, 0.4, n), 200_000, 1_500_000),
-                              np.clip(_lognormal(rng, 250_000, 0.45, n), 150_000, 900_000)))
+    house = np.where(
+        urban,
+        np.clip(_lognormal(rng, 850_000, 0.35, n), 350_000, 2_500_000),
+        np.where(
+            town,
+            np.clip(_lognormal(rng, 420_000, 0.4, n), 200_000, 1_500_000),
+            np.clip(_lognormal(rng, 250_000, 0.45, n), 150_000, 900_000),
+        ),
+    )
     house = np.where(urban & (rng.random(n) < 0.08), 0, house)  # renters
-    land = np.where(rural & ((planting > 0) | has(S_GREENHOUSE)),
-                    np.clip(_lognormal(rng, np.where(has(S_GREENHOUSE), 120_000, 50_000), 0.55, n),
-                            10_000, 400_000), 0)
-    greenhouse = np.where(prim == S_GREENHOUSE, np.clip(_lognormal(rng, 260_000, 0.45, n), 100_000, 600_000),
-                          np.where(sec == S_GREENHOUSE,
-                                   np.clip(_lognormal(rng, 150_000, 0.45, n), 60_000, 400_000), 0))
-    livestock = np.where(has(S_BREEDER),
-                         np.clip(_lognormal(rng, 300_000, 0.7, n) * weight(S_BREEDER, 0.5),
-                                 50_000, 3_000_000),
-                         np.where(breeding > 0, _lognormal(rng, 15_000, 0.6, n), 0))
+    land = np.where(
+        rural & ((planting > 0) | has(S_GREENHOUSE)),
+        np.clip(_lognormal(rng, np.where(has(S_GREENHOUSE), 120_000, 50_000), 0.55, n), 10_000, 400_000),
+        0,
+    )
+    greenhouse = np.where(
+        prim == S_GREENHOUSE,
+        np.clip(_lognormal(rng, 260_000, 0.45, n), 100_000, 600_000),
+        np.where(sec == S_GREENHOUSE, np.clip(_lognormal(rng, 150_000, 0.45, n), 60_000, 400_000), 0),
+    )
+    livestock = np.where(
+        has(S_BREEDER),
+        np.clip(_lognormal(rng, 300_000, 0.7, n) * weight(S_BREEDER, 0.5), 50_000, 3_000_000),
+        np.where(breeding > 0, _lognormal(rng, 15_000, 0.6, n), 0),
+    )
     p_vehicle = np.where(urban, 0.7, np.where(town, 0.65, 0.55)) + 0.15 * (has(S_BUSINESS) | has(S_SMB))
-    vehicle = np.where(rng.random(n) < p_vehicle,
-                       _lognormal(rng, np.where(urban, 130_000, np.where(town, 80_000, 40_000))
-                                  * np.where(has(S_SMB), 1.8, 1.0), 0.6, n), 0)
-    deposit = np.where(rng.random(n) < 0.95, np.clip(_lognormal(rng, 0.35 * income + 5_000, 1.0, n),
-                                                      0, 5_000_000), 0)
-    equipment = (np.where(has(S_BUSINESS), _lognormal(rng, 80_000, 0.8, n), 0)
-                 + np.where(has(S_SMB), _lognormal(rng, 500_000, 0.9, n), 0)
-                 + np.where(has(S_GREENHOUSE), _lognormal(rng, 30_000, 0.6, n), 0)
-                 + np.where(has(S_BREEDER), _lognormal(rng, 50_000, 0.6, n), 0))
+    vehicle = np.where(
+        rng.random(n) < p_vehicle,
+        _lognormal(
+            rng, np.where(urban, 130_000, np.where(town, 80_000, 40_000)) * np.where(has(S_SMB), 1.8, 1.0), 0.6, n
+        ),
+        0,
+    )
+    deposit = np.where(rng.random(n) < 0.95, np.clip(_lognormal(rng, 0.35 * income + 5_000, 1.0, n), 0, 5_000_000), 0)
+    equipment = (
+        np.where(has(S_BUSINESS), _lognormal(rng, 80_000, 0.8, n), 0)
+        + np.where(has(S_SMB), _lognormal(rng, 500_000, 0.9, n), 0)
+        + np.where(has(S_GREENHOUSE), _lognormal(rng, 30_000, 0.6, n), 0)
+        + np.where(has(S_BREEDER), _lognormal(rng, 50_000, 0.6, n), 0)
+    )
     other_assets = np.where(rng.random(n) < 0.15, _lognormal(rng, 40_000, 0.8, n), 0)
     assets = house + land + greenhouse + livestock + vehicle + deposit + equipment + other_assets
 
@@ -707,16 +854,16 @@ def _file_values(rng: np.random.Generator, prim: np.ndarray, sec: np.ndarray, vt
     private = np.where(has_private, _lognormal(rng, 50_000, 0.7, n), 0)
     other_liab = np.where(rng.random(n) < 0.05, _lognormal(rng, 20_000, 0.8, n), 0)
 
-    overdue = np.where(rng.random(n) < np.where(has_private, 0.4, 0.17),
-                       rng.geometric(0.45, n), 0)
+    overdue = np.where(rng.random(n) < np.where(has_private, 0.4, 0.17), rng.geometric(0.45, n), 0)
     overdue = np.minimum(overdue, 20)
     inquiries = np.minimum(rng.poisson(0.5 + 1.2 * has_bank + 0.8 * has_private), 30)
     lines = np.where(has_bank, 1 + rng.binomial(2, 0.3, n), (rng.random(n) < 0.15).astype(int))
-    limit = np.where(has_bank, bank * rng.uniform(1.0, 1.5, n),
-                     lines * _lognormal(rng, 30_000, 0.5, n))
-    current_overdue = np.where((overdue > 0) & (rng.random(n) < 0.04),
-                               np.minimum(np.clip(_lognormal(rng, 8_000, 1.0, n), 500, None),
-                                          np.maximum(bank, 500)), 0)
+    limit = np.where(has_bank, bank * rng.uniform(1.0, 1.5, n), lines * _lognormal(rng, 30_000, 0.5, n))
+    current_overdue = np.where(
+        (overdue > 0) & (rng.random(n) < 0.04),
+        np.minimum(np.clip(_lognormal(rng, 8_000, 1.0, n), 500, None), np.maximum(bank, 500)),
+        0,
+    )
 
     return {
         "asset_house_fen": _fen(house, 1000),
@@ -747,16 +894,16 @@ def _file_values(rng: np.random.Generator, prim: np.ndarray, sec: np.ndarray, vt
     }
 
 
-def _second_version(rng: np.random.Generator, values: dict[str, np.ndarray], prim: np.ndarray,
-                    sec: np.ndarray, two: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _second_version(
+    rng: np.random.Generator, values: dict[str, np.ndarray], prim: np.ndarray, sec: np.ndarray, two: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Version-2 values: a year's drift plus one named change; the reason index says which."""
     n = len(prim)
     out = {k: v.copy() for k, v in values.items()}
     growth = np.exp(rng.normal(0.05, 0.12, n))
     for f in rules.INCOME_FIELDS + rules.EXPENSE_FIELDS:
         out[f] = _round_like(values[f] * growth)
-    out["asset_deposit_fen"] = _round_like(
-        values["asset_deposit_fen"] * np.exp(rng.normal(0.08, 0.35, n)), 10_000)
+    out["asset_deposit_fen"] = _round_like(values["asset_deposit_fen"] * np.exp(rng.normal(0.08, 0.35, n)), 10_000)
     greenhouse = (prim == S_GREENHOUSE) | (sec == S_GREENHOUSE)
     has_bank = values["liab_bank_fen"] > 0
     u = rng.random(n)
@@ -767,23 +914,28 @@ def _second_version(rng: np.random.Generator, values: dict[str, np.ndarray], pri
     reason = np.where((u > 0.6) & (u <= 0.7), 5, reason)
     added = reason == 2
     out["asset_greenhouse_fen"] = np.where(
-        added, _round_like(values["asset_greenhouse_fen"] * rng.uniform(1.2, 1.6, n), 100_000),
-        out["asset_greenhouse_fen"])
+        added,
+        _round_like(values["asset_greenhouse_fen"] * rng.uniform(1.2, 1.6, n), 100_000),
+        out["asset_greenhouse_fen"],
+    )
     repaid = reason == 3
     out["liab_bank_fen"] = np.where(repaid, 0, out["liab_bank_fen"])
-    out["credit_existing_lines"] = np.where(repaid, np.maximum(values["credit_existing_lines"] - 1, 0),
-                                            out["credit_existing_lines"])
+    out["credit_existing_lines"] = np.where(
+        repaid, np.maximum(values["credit_existing_lines"] - 1, 0), out["credit_existing_lines"]
+    )
     new_loan = reason == 4
-    out["liab_bank_fen"] = np.where(new_loan, _round_like(_lognormal(rng, 100_000, 0.6, n) * 100, 100_000),
-                                    out["liab_bank_fen"])
-    out["credit_existing_lines"] = np.where(new_loan, values["credit_existing_lines"] + 1,
-                                            out["credit_existing_lines"])
+    out["liab_bank_fen"] = np.where(
+        new_loan, _round_like(_lognormal(rng, 100_000, 0.6, n) * 100, 100_000), out["liab_bank_fen"]
+    )
+    out["credit_existing_lines"] = np.where(new_loan, values["credit_existing_lines"] + 1, out["credit_existing_lines"])
     limit = values["credit_existing_limit_fen"]
     out["credit_existing_limit_fen"] = np.where(new_loan, out["liab_bank_fen"] + limit, limit)
     completed = reason == 5
-    out["asset_other_fen"] = np.where(completed, values["asset_other_fen"]
-                                      + _round_like(_lognormal(rng, 30_000, 0.7, n) * 100, 100_000),
-                                      out["asset_other_fen"])
+    out["asset_other_fen"] = np.where(
+        completed,
+        values["asset_other_fen"] + _round_like(_lognormal(rng, 30_000, 0.7, n) * 100, 100_000),
+        out["asset_other_fen"],
+    )
     out["credit_inquiries_6m"] = np.minimum(rng.poisson(0.4 + 1.5 * new_loan), 30).astype(np.int64)
     return out, np.where(two, reason, -1)
 

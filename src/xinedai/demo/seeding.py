@@ -56,8 +56,14 @@ class SeedResult:
     credit: dict[str, Any] = field(default_factory=dict)
 
 
-def seed_bank(*, households: int = 20000, seed: int = 20220630, progress: Progress | None = None,
-              as_of: dt.date | None = None, credit: bool = True) -> SeedResult:
+def seed_bank(
+    *,
+    households: int = 20000,
+    seed: int = 20220630,
+    progress: Progress | None = None,
+    as_of: dt.date | None = None,
+    credit: bool = True,
+) -> SeedResult:
     """Build the demo bank if missing, then top it up to `households` households.
 
     Runs in the caller's transaction when there is one (the `seed` command opens it); the household
@@ -74,10 +80,14 @@ def seed_bank(*, households: int = 20000, seed: int = 20220630, progress: Progre
     if existing < households:
         with transaction.atomic():
             result.households_created, result.members_created, result.file_versions_created = _write_households(
-                plan, households - existing, seed=seed, as_of=as_of, existing=existing, progress=progress)
-            audit.record(None, "demo.seed", object_type="households.household",
-                         after={"households": households, "seed": seed, "created": result.households_created,
-                                "as_of": as_of})
+                plan, households - existing, seed=seed, as_of=as_of, existing=existing, progress=progress
+            )
+            audit.record(
+                None,
+                "demo.seed",
+                object_type="households.household",
+                after={"households": households, "seed": seed, "created": result.households_created, "as_of": as_of},
+            )
     if credit:
         with transaction.atomic():
             result.credit = seed_credit(seed=seed, as_of=as_of, progress=progress)
@@ -90,8 +100,7 @@ def seed_bank(*, households: int = 20000, seed: int = 20220630, progress: Progre
 def demo_accounts() -> list[Account]:
     """The demo role accounts present in the database, in plan order, with the shared demo password."""
     order = {s.username: i for i, s in enumerate(plan_org().staff)}
-    profiles = (StaffProfile.objects.select_related("user", "org_unit")
-                .filter(user__username__in=list(order)))
+    profiles = StaffProfile.objects.select_related("user", "org_unit").filter(user__username__in=list(order))
     grids: dict[int, list[str]] = {}
     for g in Grid.objects.filter(owner__in=[p.user for p in profiles], parent__isnull=False).order_by("code"):
         grids.setdefault(g.owner_id, []).append(g.name)  # type: ignore[arg-type]
@@ -104,11 +113,13 @@ def demo_accounts() -> list[Account]:
 
 # ----------------------------------------------------------------------------------------------- org
 
+
 def _ensure_org(plan: OrgPlan, progress: Progress | None) -> None:
     """Create whatever part of the planned tree is missing, through the org services (audited)."""
     users = get_user_model().objects
     if Group.objects.filter(name__in=[org.role_group_name(r) for r in ROLE_PERMISSIONS]).count() < len(
-            ROLE_PERMISSIONS):
+        ROLE_PERMISSIONS
+    ):
         org.sync_role_groups()
     steps = 2 + len(plan.outlets) + len(plan.staff) + len(plan.grids) + len(plan.villages)
     done = 0
@@ -119,30 +130,39 @@ def _ensure_org(plan: OrgPlan, progress: Progress | None) -> None:
         if progress:
             progress("org", done, steps)
 
-    units = {u.code: u for u in OrgUnit.objects.filter(
-        code__in=[HEAD_OFFICE[0], BRANCH[0], *[o.code for o in plan.outlets]])}
+    units = {
+        u.code: u for u in OrgUnit.objects.filter(code__in=[HEAD_OFFICE[0], BRANCH[0], *[o.code for o in plan.outlets]])
+    }
     if HEAD_OFFICE[0] not in units:
-        units[HEAD_OFFICE[0]] = org.create_org_unit(None, code=HEAD_OFFICE[0], name=HEAD_OFFICE[1],
-                                                    kind=OrgKind.HEAD_OFFICE, parent=None)
+        units[HEAD_OFFICE[0]] = org.create_org_unit(
+            None, code=HEAD_OFFICE[0], name=HEAD_OFFICE[1], kind=OrgKind.HEAD_OFFICE, parent=None
+        )
     if BRANCH[0] not in units:
-        units[BRANCH[0]] = org.create_org_unit(None, code=BRANCH[0], name=BRANCH[1], kind=OrgKind.BRANCH,
-                                               parent=units[HEAD_OFFICE[0]])
+        units[BRANCH[0]] = org.create_org_unit(
+            None, code=BRANCH[0], name=BRANCH[1], kind=OrgKind.BRANCH, parent=units[HEAD_OFFICE[0]]
+        )
     tick(2)
     for o in plan.outlets:
         if o.code not in units:
-            units[o.code] = org.create_org_unit(None, code=o.code, name=o.name, kind=OrgKind.OUTLET,
-                                                parent=units[BRANCH[0]])
+            units[o.code] = org.create_org_unit(
+                None, code=o.code, name=o.name, kind=OrgKind.OUTLET, parent=units[BRANCH[0]]
+            )
         tick()
 
     # Django's default hasher is deliberately slow: hash the shared demo password once, not 66 times.
-    existing_users = set(users.filter(username__in=[s.username for s in plan.staff])
-                         .values_list("username", flat=True))
+    existing_users = set(users.filter(username__in=[s.username for s in plan.staff]).values_list("username", flat=True))
     created = []
     for s in plan.staff:
         if s.username not in existing_users:
-            org.create_staff(None, username=s.username, password=None,
-                             display_name=s.display_name, role=s.role, org_unit=units[s.org_code],
-                             employee_no=s.employee_no)
+            org.create_staff(
+                None,
+                username=s.username,
+                password=None,
+                display_name=s.display_name,
+                role=s.role,
+                org_unit=units[s.org_code],
+                employee_no=s.employee_no,
+            )
             created.append(s.username)
         tick()
     if created:
@@ -152,25 +172,34 @@ def _ensure_org(plan: OrgPlan, progress: Progress | None) -> None:
     grids = {g.code: g for g in Grid.objects.filter(code__in=[g.code for g in plan.grids])}
     for g in plan.grids:
         if g.code not in grids:
-            grids[g.code] = org.create_grid(None, code=g.code, name=g.name, outlet=units[g.outlet_code],
-                                            parent=grids[g.parent_code] if g.parent_code else None,
-                                            owner=by_name[g.owner])
+            grids[g.code] = org.create_grid(
+                None,
+                code=g.code,
+                name=g.name,
+                outlet=units[g.outlet_code],
+                parent=grids[g.parent_code] if g.parent_code else None,
+                owner=by_name[g.owner],
+            )
         tick()
     have = set(Village.objects.filter(code__in=[v.code for v in plan.villages]).values_list("code", flat=True))
     for v in plan.villages:
         if v.code not in have:
-            org.create_village(None, code=v.code, name=v.name, grid=grids[v.grid_code], kind=v.kind,
-                               village_type=v.village_type)
+            org.create_village(
+                None, code=v.code, name=v.name, grid=grids[v.grid_code], kind=v.kind, village_type=v.village_type
+            )
         tick()
 
 
 # ------------------------------------------------------------------------------------------ households
 
-def _write_households(plan: OrgPlan, n: int, *, seed: int, as_of: dt.date, existing: int,
-                      progress: Progress | None) -> tuple[int, int, int]:
+
+def _write_households(
+    plan: OrgPlan, n: int, *, seed: int, as_of: dt.date, existing: int, progress: Progress | None
+) -> tuple[int, int, int]:
     loader = BulkLoader()
-    villages = {v.code: v for v in Village.objects.select_related("grid").filter(
-        code__in=[v.code for v in plan.villages])}
+    villages = {
+        v.code: v for v in Village.objects.select_related("grid").filter(code__in=[v.code for v in plan.villages])
+    }
     village_id = np.array([villages[v.code].pk for v in plan.villages], dtype=np.int64)
     owner_id = [villages[v.code].grid.owner_id for v in plan.villages]
     on_file = np.zeros(len(plan.villages), dtype=np.int64)
@@ -181,8 +210,15 @@ def _write_households(plan: OrgPlan, n: int, *, seed: int, as_of: dt.date, exist
         on_file = np.array([counts.get(int(pk), 0) for pk in village_id], dtype=np.int64)
         start_member = Member.objects.count()
         taken = _taken_checker(loader.vendor)
-    gen = HouseholdGenerator(plan.villages, seed=seed, as_of=as_of, start_household=existing,
-                             start_member=start_member, village_existing=on_file, taken=taken)
+    gen = HouseholdGenerator(
+        plan.villages,
+        seed=seed,
+        as_of=as_of,
+        start_household=existing,
+        start_member=start_member,
+        village_existing=on_file,
+        taken=taken,
+    )
     done = members = versions = 0
     if progress:
         progress("households", 0, n)
@@ -202,49 +238,57 @@ def _write_households(plan: OrgPlan, n: int, *, seed: int, as_of: dt.date, exist
     return done, members, versions
 
 
-def _write_chunk(loader: BulkLoader, chunk: HouseholdChunk, village_id: np.ndarray,
-                 owner_id: list[int | None]) -> None:
+def _write_chunk(loader: BulkLoader, chunk: HouseholdChunk, village_id: np.ndarray, owner_id: list[int | None]) -> None:
     h_id = loader.reserve(Household, chunk.n) + np.arange(chunk.n, dtype=np.int64)
     m_first = loader.reserve(Member, chunk.members)
     v_id = loader.reserve(FileVersion, chunk.versions) + np.arange(chunk.versions, dtype=np.int64)
     h_ids = h_id.tolist()
     creators = [owner_id[v] for v in chunk.village.tolist()]
     # Households first: their current_file points at versions written below (FKs are deferred).
-    loader.write(Household, {
-        "id": h_ids,
-        "code": [household_code(i) for i in h_ids],
-        "village": village_id[chunk.village].tolist(),
-        "address": chunk.address,
-        "size": chunk.size,
-        "segments": chunk.segments,
-        "head_name": chunk.head_name,
-        "three_elements_complete": chunk.three_elements_complete,
-        "current_file": v_id[chunk.latest_version_index()].tolist(),
-        "file_updated_at": chunk.file_updated_at,
-        "created_at": chunk.created_at,
-        "created_by": creators,
-    })
-    loader.write(Member, {
-        "id": range(m_first, m_first + chunk.members),
-        "household": h_id[chunk.member_household].tolist(),
-        "name": chunk.member_name,
-        "id_number": chunk.member_id_number,
-        "phone": chunk.member_phone,
-        "relation": chunk.member_relation,
-        "birth_date": chunk.member_birth_date,
-        "is_male": chunk.member_is_male,
-    })
+    loader.write(
+        Household,
+        {
+            "id": h_ids,
+            "code": [household_code(i) for i in h_ids],
+            "village": village_id[chunk.village].tolist(),
+            "address": chunk.address,
+            "size": chunk.size,
+            "segments": chunk.segments,
+            "head_name": chunk.head_name,
+            "three_elements_complete": chunk.three_elements_complete,
+            "current_file": v_id[chunk.latest_version_index()].tolist(),
+            "file_updated_at": chunk.file_updated_at,
+            "created_at": chunk.created_at,
+            "created_by": creators,
+        },
+    )
+    loader.write(
+        Member,
+        {
+            "id": range(m_first, m_first + chunk.members),
+            "household": h_id[chunk.member_household].tolist(),
+            "name": chunk.member_name,
+            "id_number": chunk.member_id_number,
+            "phone": chunk.member_phone,
+            "relation": chunk.member_relation,
+            "birth_date": chunk.member_birth_date,
+            "is_male": chunk.member_is_male,
+        },
+    )
     v_household = chunk.version_household.tolist()
-    loader.write(FileVersion, {
-        "id": v_id.tolist(),
-        "household": h_id[chunk.version_household].tolist(),
-        "version": chunk.version_number,
-        "created_at": chunk.version_created_at,
-        "created_by": [creators[i] for i in v_household],
-        "reason": chunk.version_reason,
-        "source": ["seed"] * chunk.versions,
-        **{f: chunk.version_values[f] for f in (*rules.FILE_FIELDS, *rules.TOTAL_FIELDS.values())},
-    })
+    loader.write(
+        FileVersion,
+        {
+            "id": v_id.tolist(),
+            "household": h_id[chunk.version_household].tolist(),
+            "version": chunk.version_number,
+            "created_at": chunk.version_created_at,
+            "created_by": [creators[i] for i in v_household],
+            "reason": chunk.version_reason,
+            "source": ["seed"] * chunk.versions,
+            **{f: chunk.version_values[f] for f in (*rules.FILE_FIELDS, *rules.TOTAL_FIELDS.values())},
+        },
+    )
 
 
 def chunk_size_for(n: int) -> int:
@@ -267,8 +311,11 @@ def _taken_checker(vendor: str) -> Callable[[list[str]], set[str]]:
     def taken(numbers: list[str]) -> set[str]:
         out: set[str] = set()
         for i in range(0, len(numbers), 900):  # SQLite caps the bound parameters of one statement
-            out.update(n for n in Member.objects.filter(id_number__in=numbers[i:i + 900])
-                       .values_list("id_number", flat=True) if n)
+            out.update(
+                n
+                for n in Member.objects.filter(id_number__in=numbers[i : i + 900]).values_list("id_number", flat=True)
+                if n
+            )
         return out
 
     return taken
@@ -309,9 +356,15 @@ def seed_credit(*, seed: int, as_of: dt.date, progress: Progress | None = None) 
         progress("model", 0, 1)
     trained = train_scorecard(history, target=TARGET, bad_value=BAD, seed=seed)
     model = ScoreModel.objects.create(
-        family="xinedai", version=1, name="信e贷评分卡(演示)", compiled=trained.scorecard.to_dict(),
-        report=trained.report, data_description=f"demo loan history, {len(history):,} loans", trained_at=now(),
-        trained_by=users.get("risk01"))
+        family="xinedai",
+        version=1,
+        name="信e贷评分卡(演示)",
+        compiled=trained.scorecard.to_dict(),
+        report=trained.report,
+        data_description=f"demo loan history, {len(history):,} loans",
+        trained_at=now(),
+        trained_by=users.get("risk01"),
+    )
     credit.approve_model(users["admin01"], model)
     # Grade cut-offs from the model's own score distribution: A is the best 15 %, declined the worst 12 %.
     scores = trained.scorecard.score({name: history[name].to_numpy() for name in trained.scorecard.names})
@@ -325,10 +378,16 @@ def seed_credit(*, seed: int, as_of: dt.date, progress: Progress | None = None) 
         Household.objects.filter(village__in=campaign_villages()).values_list("pk", flat=True)
     )  # these villages get their lines through whole-village campaigns (seed_campaigns)
     ids = [i for i in ids if i not in held_back]
-    result = decide_batch(ids, actor=users.get("risk01"), model=model, strategy=strategy, channel="combined",
-                          as_of=as_of, progress=(lambda p, d, t: progress("lines", d, t)) if progress else None)
-    return {"auc": trained.report.get("test", {}).get("auc"), "granted": result.granted,
-            "decided": result.decided}
+    result = decide_batch(
+        ids,
+        actor=users.get("risk01"),
+        model=model,
+        strategy=strategy,
+        channel="combined",
+        as_of=as_of,
+        progress=(lambda p, d, t: progress("lines", d, t)) if progress else None,
+    )
+    return {"auc": trained.report.get("test", {}).get("auc"), "granted": result.granted, "decided": result.decided}
 
 
 CAMPAIGN_STAGES = ("collecting", "reviewing", "posted", "activated")
@@ -371,16 +430,26 @@ def seed_campaigns(*, as_of: dt.date) -> int:
             reviewed = rows if stage != "reviewing" else rows[: len(rows) * 3 // 5]
             for i, row in enumerate(reviewed):
                 veto = i % 17 == 5
-                camp.review(actor, row, result="veto" if veto else "approve",
-                            reason="村委会评议:长期外出务工,家庭情况未核实" if veto else "",
-                            reviewed_on=posting_start - dt.timedelta(days=2))
+                camp.review(
+                    actor,
+                    row,
+                    result="veto" if veto else "approve",
+                    reason="村委会评议:长期外出务工,家庭情况未核实" if veto else "",
+                    reviewed_on=posting_start - dt.timedelta(days=2),
+                )
             if stage == "reviewing":
                 continue
             camp.start_posting(actor, campaign, starts_on=posting_start)
             objected = next((r for r in campaign.households.order_by("-pk") if r.status == "approved"), None)
             if objected is not None:
-                camp.raise_objection(actor, objected, objector="村民王某", content="反映该户有未结清的民间借贷",
-                                     raised_on=posting_start + dt.timedelta(days=1), as_of=as_of)
+                camp.raise_objection(
+                    actor,
+                    objected,
+                    objector="村民王某",
+                    content="反映该户有未结清的民间借贷",
+                    raised_on=posting_start + dt.timedelta(days=1),
+                    as_of=as_of,
+                )
             camp.request_scoring(actor, campaign)
         run_scoring_job(campaign.pk, actor.pk if actor else None, as_of)
         if stage == "activated":
@@ -388,7 +457,8 @@ def seed_campaigns(*, as_of: dt.date) -> int:
                 objected = campaign.households.filter(objections__isnull=False).first()
                 objection = objected.objections.first() if objected is not None else None
                 if objection is not None:
-                    camp.resolve_objection(actor, objection, resolution="dismissed", note="经核实借款已结清",
-                                           as_of=as_of)
+                    camp.resolve_objection(
+                        actor, objection, resolution="dismissed", note="经核实借款已结清", as_of=as_of
+                    )
                 camp.activate(actor, campaign, as_of=as_of)
     return made
