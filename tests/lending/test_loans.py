@@ -130,9 +130,12 @@ def test_early_partial_repayment_reschedules_and_payoff_settles(line):
     assert [i.number for i in current] == list(range(1, 13))  # same numbers, dates and maturity
     assert current[-1].due_on == loan.maturity_on
     assert sum(i.principal_fen for i in current[1:]) == loan.principal_outstanding_fen
+    repayments, entries = Repayment.objects.count(), JournalEntry.objects.count()
     with pytest.raises(ValidationFailed) as err:
         pay(loan, key="over", today=mid, amount=loan.principal_outstanding_fen * 2)
     assert err.value.code == "overpayment"
+    assert (Repayment.objects.count(), JournalEntry.objects.count()) == (repayments, entries)  # nothing posted
+    assert Loan.objects.get(pk=loan.pk).principal_outstanding_fen == loan.principal_outstanding_fen
     quote = services.owed(loan, mid)
     r = pay(loan, key="off", today=mid, payoff=True)
     assert r.amount_fen == quote["payoff_fen"] and r.payoff

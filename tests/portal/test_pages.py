@@ -81,8 +81,20 @@ def test_borrow_with_the_schedule_first_then_repay(customer):
 
 
 def test_a_customer_sees_only_their_own_loans(customer):
+    from django.db import transaction
+
+    from tests.lending.test_loans import TODAY, draw
+    from xinedai.credit import services as credit_services
+
+    with transaction.atomic():  # another household's line and loan
+        decision = credit_services.decide(customer.users["am1"], household=customer.h2, today=TODAY)
+        other_line = credit_services.grant_line(customer.users["risk"], decision, today=TODAY)
+    other_loan = draw(other_line, key="other")
     c = signed_in(customer)
-    other = Loan.objects.none()
-    assert not other.exists()
-    assert c.get("/m/loans/999999/").status_code == 404
-    assert c.get(f"/m/lines/{customer.line.pk + 1000}/draw/").status_code == 404
+    assert c.get(f"/m/loans/{other_loan.pk}/").status_code == 404
+    assert c.get(f"/m/lines/{other_line.pk}/draw/").status_code == 404
+    resp = c.post(f"/m/loans/{other_loan.pk}/", {"payoff": "on", "token": "x" * 32})
+    assert resp.status_code == 404
+    other_loan.refresh_from_db()
+    assert other_loan.status == "active" and not Repayment.objects.exists()  # nothing was repaid
+    assert str(other_loan.principal_fen // 100) not in c.get("/m/").content.decode().replace(",", "")

@@ -110,7 +110,7 @@ def _read_sql(
         f"SELECT {head}, {file_cols}, {birth},"
         " COALESCE(x.other_fen, 0), COALESCE(x.line_id, 0), COALESCE(x.line_limit, 0), COALESCE(x.line_used, 0),"
         " COALESCE(x.line_fv, 0)"
-        f" FROM {h} h {hh_from if pg else ''}"
+        f" FROM {h} h {hh_from}"
         f" JOIN {f} f ON f.id = h.current_file_id"
         f" JOIN {m} m ON m.household_id = h.id AND m.relation = 'head'"
         " LEFT JOIN (SELECT l.household_id,"
