@@ -106,7 +106,7 @@ def test_a_float_rate_is_refused_with_a_clear_error(client):
     ("changes", "expected"),
     [
         ({"method": "balloon"}, [("method", "method_unknown")]),
-        ({"method": "revolving"}, [("method", "method_revolving")]),
+        ({"method": "REVOLVING"}, [("method", "method_unknown")]),
         ({"principal_fen": 0}, [("principal_fen", "principal_not_positive")]),
         ({"principal_fen": -100}, [("principal_fen", "principal_not_positive")]),
         ({"term_months": 0}, [("term_months", "term_out_of_range")]),

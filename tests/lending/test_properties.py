@@ -16,6 +16,7 @@ from xinedai.lending.rules import (
     EQUAL_PRINCIPAL,
     INTEREST_ONLY,
     METHODS,
+    REVOLVING,
     add_months,
     reschedule,
     schedule,
@@ -32,6 +33,13 @@ def reference(principal, rate, term, method, start):
             days = (add_months(start, term) - start).days
             interest = round_fen(Decimal(principal) * rate * days / 360)
             return [(1, principal, interest, principal + interest)]
+        if method == REVOLVING:  # the drawn balance by the day, each month; the principal at the end
+            dates = [add_months(start, k) for k in range(term + 1)]
+            return [
+                (k, principal if k == term else 0, interest, (principal if k == term else 0) + interest)
+                for k in range(1, term + 1)
+                for interest in [round_fen(Decimal(principal) * rate * (dates[k] - dates[k - 1]).days / 360)]
+            ]
         r = rate / 12
         if method == ANNUITY:
             # the same payment written as P·r / (1 − (1+r)^−n)
@@ -134,5 +142,5 @@ def test_random_reschedules_end_at_zero_on_the_original_dates():
         rest = reschedule(balance, rate, term, method, start, paid)
         check_invariants(rest, balance, rate, term, method, start, first=paid + 1)
         assert [i.due_on for i in rest] == [i.due_on for i in original[paid:]]
-        if balance == owed and method in (INTEREST_ONLY, BULLET):
+        if balance == owed and method in (INTEREST_ONLY, BULLET, REVOLVING):
             assert rest == original[paid:]

@@ -268,6 +268,34 @@ def test_daily_interest_for_revolving_lines():
     assert daily_interest_fen(0, rate, 365) == 0
 
 
+def test_revolving_charges_the_drawn_balance_by_the_day_and_the_principal_at_maturity():
+    # 1,200,000 fen at 6 % is exactly 200 fen a day; the periods are 28, 31 and 30 days long.
+    assert rows(schedule(P, SIX, 3, "revolving", D(2026, 1, 31))) == [
+        (1, D(2026, 2, 28), 0, 5_600, 5_600, P),
+        (2, D(2026, 3, 31), 0, 6_200, 6_200, P),
+        (3, D(2026, 4, 30), P, 6_000, P + 6_000, 0),
+    ]
+
+
+def test_revolving_interest_is_rounded_once_per_period():
+    rate = Decimal("0.0435")
+    got = schedule(1_000_000, rate, 2, "revolving", D(2026, 3, 15))
+    # 1,000,000 × 0.0435 / 360 = 120.8333… a day: 31 days (Mar 15 → Apr 15) 3,745.83 → 3,746; 30 days 3,625.
+    assert [(i.due_on, i.interest_fen) for i in got] == [(D(2026, 4, 15), 3_746), (D(2026, 5, 15), 3_625)]
+    assert sum(i.interest_fen for i in got) == sum(
+        round_fen(Decimal(1_000_000) * rate * d / 360) for d in (31, 30)
+    )
+
+
+def test_revolving_after_a_partial_repayment_charges_the_lower_balance():
+    # Drawn 1,200,000 on Jan 31; 500,000 repaid during period 2: the rest of the schedule is on 700,000.
+    rest = reschedule(700_000, SIX, 3, "revolving", D(2026, 1, 31), 1)
+    assert rows(rest) == [
+        (2, D(2026, 3, 31), 0, 3_617, 3_617, 700_000),  # 700,000 × 0.06 / 360 × 31 = 3,616.67
+        (3, D(2026, 4, 30), 700_000, 3_500, 703_500, 0),
+    ]
+
+
 # ---- terms -------------------------------------------------------------------------------------------------
 
 
@@ -301,7 +329,6 @@ def codes(*args):
         ((P, "0.06", 0, ANNUITY), [("term_months", "term_out_of_range")]),
         ((P, "0.06", 361, ANNUITY), [("term_months", "term_out_of_range")]),
         ((P, "0.06", 12.0, ANNUITY), [("term_months", "term_out_of_range")]),
-        ((P, "0.06", 12, "revolving"), [("method", "method_revolving")]),
         ((P, "0.06", 12, "balloon"), [("method", "method_unknown")]),
         ((P, "0.06", 12, "ANNUITY"), [("method", "method_unknown")]),
         (
@@ -320,7 +347,7 @@ def test_check_terms_names_every_problem(args, expected):
 
 
 def test_every_problem_has_a_chinese_and_an_english_message():
-    for problem in rules.check_terms(0, 0.06, 0, "revolving") + rules.check_terms(0, "x", 0, "x"):
+    for problem in rules.check_terms(0, 0.06, 0, "x") + rules.check_terms(0, "x", 0, "x"):
         assert problem.message_zh and problem.message_en and problem.message_zh != problem.message_en
 
 
@@ -343,10 +370,15 @@ def test_the_methods_are_the_catalogues_codes_and_labels():
     from django.utils import translation
 
     assert rules.METHODS == SCHEDULED_METHODS
-    assert set(RepaymentMethod.values) == {*rules.METHODS, rules.REVOLVING}
+    assert set(RepaymentMethod.values) == set(rules.METHODS)
     with translation.override("zh-hans"):
-        assert [str(m.label) for m in SCHEDULED_METHODS] == ["等额本息", "等额本金", "按月付息到期还本", "利随本清"]
-        assert str(RepaymentMethod.REVOLVING.label) == "随借随还"
+        assert [str(m.label) for m in SCHEDULED_METHODS] == [
+            "等额本息",
+            "等额本金",
+            "按月付息到期还本",
+            "利随本清",
+            "随借随还",
+        ]
 
 
 # ---- re-amortisation after a partial repayment ---------------------------------------------------------------
@@ -410,7 +442,8 @@ def test_a_bullet_loan_partly_repaid_still_matures_on_the_same_day():
         (P, BULLET, 1, ["paid_instalments_out_of_range"]),
         (P, ANNUITY, None, ["paid_instalments_out_of_range"]),
         (0, ANNUITY, 3, ["principal_not_positive"]),
-        (0, "revolving", 12, ["principal_not_positive", "method_revolving", "paid_instalments_out_of_range"]),
+        (0, "revolving", 12, ["principal_not_positive", "paid_instalments_out_of_range"]),
+        (P, "balloon", 3, ["method_unknown"]),
     ],
 )
 def test_reschedule_refuses_when_nothing_is_left(balance, method, paid, codes_):

@@ -9,12 +9,14 @@ from django.utils.translation import pgettext_lazy
 
 from xinedai.products.choices import RepaymentMethod
 
-# Revolving lines (随借随还) accrue interest by the day on the drawn balance and have no schedule.
+# Every method a drawdown can take. Revolving (随借随还) has a schedule too: interest by the day on the
+# drawn balance, settled monthly, principal at maturity or any day before (lending.rules).
 SCHEDULED_METHODS = (
     RepaymentMethod.ANNUITY,
     RepaymentMethod.EQUAL_PRINCIPAL,
     RepaymentMethod.INTEREST_ONLY,
     RepaymentMethod.BULLET,
+    RepaymentMethod.REVOLVING,
 )
 
 __all__ = ["SCHEDULED_METHODS", "InstalmentStatus", "LoanStatus", "RepaymentMethod"]

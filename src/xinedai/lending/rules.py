@@ -1,4 +1,4 @@
-"""Pure repayment-schedule rules: due dates, the four scheduled methods, daily interest, re-amortisation.
+"""Pure repayment-schedule rules: due dates, the five repayment methods, daily interest, re-amortisation.
 
 No Django here, and nothing from xinedai either (tests/test_architecture.py): the method codes below are
 the values of products.choices.RepaymentMethod, and a test keeps the two in step.
@@ -21,8 +21,8 @@ ANNUITY = "annuity"  # 等额本息
 EQUAL_PRINCIPAL = "equal_principal"  # 等额本金
 INTEREST_ONLY = "interest_only"  # 按月付息到期还本
 BULLET = "bullet"  # 利随本清
-REVOLVING = "revolving"  # 随借随还: daily interest on the drawn balance, no schedule
-METHODS = (ANNUITY, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET)
+REVOLVING = "revolving"  # 随借随还: interest by the day on the drawn balance, settled monthly; repay any time
+METHODS = (ANNUITY, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET, REVOLVING)
 
 MAX_TERM_MONTHS = 360
 RATE_DECIMALS = 6  # 0.000001 a year is finer than any published rate or LPR spread (0.0001)
@@ -159,16 +159,7 @@ def check_terms(principal_fen: object, annual_rate: object, term_months: object,
                 f"The term must be 1 to {MAX_TERM_MONTHS} months",
             )
         )
-    if method == REVOLVING:
-        problems.append(
-            Problem(
-                "method",
-                "method_revolving",
-                "随借随还按日计息,没有还款计划",
-                "A revolving line accrues interest daily and has no repayment schedule",
-            )
-        )
-    elif method not in METHODS:
+    if method not in METHODS:
         problems.append(
             Problem(
                 "method",
@@ -190,6 +181,11 @@ def schedule(
     - equal_principal (等额本金): principal_k = round(P / n); interest_k = round(balance_{k−1}·r).
     - interest_only (按月付息到期还本): interest_k = round(P·r) each month, the principal in the last.
     - bullet (利随本清): one instalment at start + term months, interest = round(P·annual / 360 · days).
+    - revolving (随借随还): interest by the day at annual / 360 on the drawn balance, settled on each
+      monthly due date: interest_k = round(balance · annual / 360 · days of period k); the principal falls
+      due at maturity and can be repaid, in part or whole, any day (an early repayment charges the repaid
+      principal's interest since the last due date and re-schedules the rest on the lower balance, so
+      interest is always the drawn balance's, day by day). What is repaid frees the line to draw again.
 
     The last instalment takes whatever rounding left, so the balance ends at exactly 0 and the principals
     add up to P. A principal never exceeds the balance still owed: for a tiny principal over a long term
@@ -241,7 +237,8 @@ def reschedule(
 def daily_interest_fen(balance_fen: int, annual_rate: Decimal, days: int = 1) -> int:
     """Interest on a balance for some days at annual / 360 a day, rounded once: round(B × annual / 360 × days).
 
-    Revolving lines (随借随还) accrue this on the drawn balance; the bullet method charges it for the term.
+    Revolving loans (随借随还) charge this on the drawn balance for each monthly period; the bullet method
+    charges it for the whole term; an early repayment charges it on the repaid principal.
     """
     if not isinstance(annual_rate, Decimal):
         raise TypeError("the annual rate must be a Decimal: a float cannot carry an exact rate")
@@ -270,13 +267,17 @@ def _amortise(
     out: list[Instalment] = []
     balance = balance_fen
     for number in range(paid + 1, term_months + 1):
-        interest = fixed_interest if method == INTEREST_ONLY else round_half_up(balance * r)
+        if method == REVOLVING:  # the days of this period, on the balance drawn through it
+            days = (add_months(start_date, number) - add_months(start_date, number - 1)).days
+            interest = daily_interest_fen(balance, annual_rate, days)
+        else:
+            interest = fixed_interest if method == INTEREST_ONLY else round_half_up(balance * r)
         if number == term_months:
             principal = balance
         elif method == ANNUITY:
             principal = min(level - interest, balance)
         else:
-            principal = min(level, balance)  # 0 for interest_only
+            principal = min(level, balance)  # 0 for interest_only and revolving
         balance -= principal
         out.append(
             Instalment(number, add_months(start_date, number), principal, interest, principal + interest, balance)
