@@ -69,7 +69,7 @@ def test_products_are_the_channels_products_for_the_customers_segment(channels, 
     assert not {"xinchou_edai", "zhuyang_dai", "huishang_dai"} & set(products)
     assert products["xinedai"]["has_line"] is True and products["dapeng_dai"]["has_line"] is False
     assert products["xinedai"]["application_mode"] == "model"
-    assert products["xinedai"]["repayment_methods"] == ["annuity", "equal_principal", "interest_only"]
+    assert products["xinedai"]["repayment_methods"] == ["annuity", "equal_principal", "interest_only", "revolving"]
     assert products["xinedai"]["annual_rate"] == "0.045"  # 1-year LPR 3.00 % + 150 bp
     assert products["beiyongjin_edai"]["annual_rate"] == "0.054"
 
@@ -157,13 +157,48 @@ def test_a_small_credit_application_grants_a_small_line(channels):
     assert body["line"]["limit_fen"] == decision.limit_fen == 50_000 * Y  # the small-credit cap
 
 
+def test_small_credit_and_offline_applications_for_a_segment_product(channels):
+    from xinedai.credit import services as credit_services
+    from xinedai.products.models import ProductVersion
+
+    ProductVersion.objects.filter(product__code="dapeng_dai").update(max_amount_fen=40_000 * Y)
+    # an offline application for 大棚贷 beyond its cap is refused before it reaches anyone
+    body = {"product": "dapeng_dai", "mode": "offline_approval", "requested_limit_fen": 50_000 * Y}
+    resp = post(channels.client(), "/applications", body, key="off0")
+    assert resp.status_code == 422 and resp.json()["code"] == "over_product_cap"
+    assert not OfflineApplication.objects.exists()
+    resp = post(channels.client(), "/applications", {"product": "dapeng_dai", "mode": "small_credit"})
+    assert resp.status_code == 201, resp.content
+    decision = CreditDecision.objects.get(pk=resp.json()["decision"]["decision_id"])
+    # the product's own cap (40,000) binds below the small-credit cap (50,000); the line is 大棚贷's
+    assert (decision.product_code, decision.mode, decision.binding) == ("dapeng_dai", "small_credit", "product_cap")
+    line = CreditLine.objects.get(pk=resp.json()["line"]["id"])
+    assert (line.product_code, line.limit_fen) == ("dapeng_dai", 40_000 * Y)
+    # an offline application for 信e贷 then counts the 大棚贷 line as exposure when approved
+    body = {"product": "xinedai", "mode": "offline_approval", "requested_limit_fen": 200_000 * Y}
+    resp = post(channels.client(), "/applications", body, key="off")
+    assert resp.status_code == 201, resp.content
+    offline = OfflineApplication.objects.get(pk=resp.json()["offline_application_id"])
+    assert offline.product_code == "xinedai"
+    with transaction.atomic():
+        granted = credit_services.approve_application(
+            channels.bank.users["risk"], offline, approved_limit_fen=160_000 * Y, reason="核实经营", today=TODAY
+        )
+    assert granted.product_code == "xinedai" and granted.channel == "online"
+    clean()
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
         ({"product": "nope"}, 404, "product_not_found"),
         ({"product": "xinchou_edai"}, 422, "product_segment"),  # for salaried customers
         ({"product": "anjie_edai", "mode": "offline_approval"}, 422, "mode_not_allowed"),
-        ({"product": "dapeng_dai", "mode": "small_credit"}, 422, "mode_not_available"),
+        (
+            {"product": "xinedai", "mode": "offline_approval", "requested_limit_fen": 300_001 * Y},
+            422,
+            "over_channel_cap",
+        ),
         ({"product": "kangyi_qinqing_dai"}, 422, "product_not_on_sale"),
         ({"product": "xinedai", "requested_limit_fen": 1.5}, 422, "invalid_request"),
     ],

@@ -38,9 +38,6 @@ LAST_USED_EVERY_SECONDS = 60
 # An application goes to the first of these intake modes the product allows, unless the channel names one:
 # an automatic answer first, the offline route (days, a visit) only when the product has nothing else.
 MODE_PREFERENCE = (IntakeMode.MODEL, IntakeMode.SMALL_CREDIT, IntakeMode.OFFLINE_APPROVAL)
-# The credit engine's small-credit decisions and offline applications are for the base product only
-# (credit.services.decide_small and submit_application take no product yet).
-BASE_PRODUCT_ONLY = frozenset({IntakeMode.SMALL_CREDIT, IntakeMode.OFFLINE_APPROVAL})
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -216,14 +213,6 @@ def apply(
         )
     version = _product_for(client, household, product_code, today)
     chosen = intake_mode(version, mode)
-    if chosen in BASE_PRODUCT_ONLY and product_code != credit.PRODUCT:
-        raise ValidationFailed(
-            "该产品暂不支持通过渠道以此模式申请",
-            "This intake mode is not yet available through the channels for this product",
-            code="mode_not_available",
-            field="mode",
-            mode=chosen,
-        )
     if credit.live_line(household, product_code) is not None:
         raise BusinessError(
             "您已有该产品的授信额度", "The customer already has a line of this product", code="line_exists", status=409
@@ -245,6 +234,7 @@ def apply(
             channel=cap_channel,
             note=f"客户通过渠道申请({client.get_channel_display()},{product_code})",
             today=today,
+            product_code=product_code,
         )
         outcome = ApplicationOutcome.SUBMITTED
     else:
@@ -259,7 +249,7 @@ def apply(
             )
             grants = cap_channel == Channel.ONLINE
         else:
-            decision = credit.decide_small(None, household, today, source="channel")
+            decision = credit.decide_small(None, household, today, source="channel", product_code=product_code)
             grants = True
         if decision.limit_fen <= 0:
             outcome = ApplicationOutcome.DECLINED

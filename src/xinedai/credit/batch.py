@@ -442,7 +442,9 @@ def decide_batch(
     params = rules.StrategyParams.from_dict(strategy.params)
     names = rules.grade_names(params)
     binding_names = rules.binding_names(np.arange(len(rules.CONSTRAINTS)))
-    product_cap = product_cap_fen(IntakeMode.MODEL, channel, params, on=as_of, product_code=product_code)
+    product_cap = product_cap_fen(
+        IntakeMode.MODEL, channel, params.channel_caps_fen[channel], on=as_of, product_code=product_code
+    )
     targets = _target_segments(product_code, as_of)
     loader = BulkLoader()
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None

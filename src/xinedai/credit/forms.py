@@ -27,10 +27,13 @@ class DecideForm(forms.Form):
 class ApplicationForm(forms.Form):
     """Rendered beside the decision form on one page: its own id prefix keeps the labels unambiguous."""
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, products: list[tuple[str, str]] | None = None, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("auto_id", "apply_%s")
         super().__init__(*args, **kwargs)
+        if products:
+            self.fields["product"].choices = products  # type: ignore[attr-defined]
 
+    product = forms.ChoiceField(label=_("Product"), choices=(("xinedai", "信e贷"),), initial="xinedai", required=False)
     requested_limit = YuanField(label=_("Requested limit (yuan)"))
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.COMBINED)
     note = forms.CharField(label=_("Note for the reviewer"), max_length=300, required=False)

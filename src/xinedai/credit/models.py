@@ -284,6 +284,7 @@ class OfflineApplication(models.Model):
     """
 
     household = models.ForeignKey("households.Household", on_delete=models.PROTECT, related_name="offline_applications")
+    product_code = models.CharField(_("product"), max_length=32, default="xinedai")
     requested_limit_fen = models.BigIntegerField(_("requested limit"))
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.COMBINED)
     note = models.CharField(_("note"), max_length=300, blank=True)
@@ -307,9 +308,9 @@ class OfflineApplication(models.Model):
         ordering = ["-submitted_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["household"],
+                fields=["household", "product_code"],
                 condition=models.Q(status="submitted"),
-                name="one_open_application_per_household",
+                name="one_open_application_per_product",
             ),
             models.CheckConstraint(condition=models.Q(requested_limit_fen__gt=0), name="application_limit_positive"),
         ]

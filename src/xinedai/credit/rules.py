@@ -194,8 +194,12 @@ def small_credit_limits(
     overdue_count_24m: np.ndarray,
     three_elements_complete: np.ndarray,
     params: StrategyParams,
+    product_cap_fen: int | None = None,
 ) -> tuple[np.ndarray, list[list[str]]]:
-    """小额信用: small lines on a simplified rule set for thin files. Returns limits and refusal reasons."""
+    """小额信用: small lines on a simplified rule set for thin files. Returns limits and refusal reasons.
+
+    As for model lines: the smallest of the customer caps (small cap, income multiple, online channel
+    cap) less the exposure on other products, bounded by this product's own cap, floored to the step."""
     n = len(disposable_income_fen)
     reasons: list[list[str]] = [[] for _ in range(n)]
     for i in np.flatnonzero(np.asarray(current_overdue_fen) > 0):
@@ -206,6 +210,8 @@ def small_credit_limits(
         reasons[i].append("three_elements_incomplete")
     cap = np.minimum(params.small_cap_fen, _times(np.asarray(disposable_income_fen), params.small_income_multiple))
     cap = np.minimum(cap, params.channel_caps_fen["online"]) - np.maximum(np.asarray(exposure_fen, dtype=np.int64), 0)
+    if product_cap_fen is not None:
+        cap = np.minimum(cap, product_cap_fen)
     limit = (np.maximum(cap, 0) // params.step_fen) * params.step_fen
     for i in np.flatnonzero(limit < params.min_limit_fen):
         if not reasons[i]:

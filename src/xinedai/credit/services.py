@@ -212,7 +212,7 @@ _PRODUCT_VERSIONS: statements.StatementCache[tuple[str, dt.date]] = statements.S
 def product_cap_fen(
     mode: str,
     channel: str,
-    params: rules.StrategyParams,
+    channel_cap_fen: int,
     *,
     on: dt.date,
     product_code: str = PRODUCT,
@@ -228,7 +228,7 @@ def product_cap_fen(
     from xinedai.products.choices import VersionStatus
     from xinedai.products.models import Product, ProductVersion
 
-    channel_cap = params.channel_caps_fen[channel]
+    channel_cap = channel_cap_fen
     # One query in the usual case: the product's approved versions started by that date, chosen between as
     # products.queries.effective_version does; the product row is read only when there are none.
     statement = _PRODUCT_VERSIONS.get(
@@ -406,7 +406,7 @@ def decide(
     product_cap = product_cap_fen(
         IntakeMode.MODEL,
         channel,
-        params,
+        params.channel_caps_fen[channel],
         on=today,
         product_code=product_code,
         segments=household.segment_list if household is not None else [segment],
@@ -820,16 +820,31 @@ def flag_managers(
 
 
 def decide_small(
-    actor: Any, household: Household, today: dt.date | None = None, *, source: str = "page"
+    actor: Any,
+    household: Household,
+    today: dt.date | None = None,
+    *,
+    source: str = "page",
+    product_code: str = PRODUCT,
 ) -> CreditDecision:
-    """A small pure-online credit decision on the simplified rule set (cap and rules from the strategy)."""
+    """A small pure-online credit decision on the simplified rule set (cap and rules from the strategy),
+    for one catalogue product: it must allow small credit online and the household's segment, its cap
+    bounds the limit, and the customer's lines of other products count as exposure."""
     today = today or business_today()
     strategy = active_strategy()
     params = rules.StrategyParams.from_dict(strategy.params)
     version = household.current_file
     if version is None:
         raise ValidationFailed("该户尚无档案", "The household has no file yet", code="file_missing")
-    exposure = exposure_fen(household, excluding_product=PRODUCT)
+    product_cap = product_cap_fen(
+        IntakeMode.SMALL_CREDIT,
+        Channel.ONLINE,
+        params.channel_caps_fen[Channel.ONLINE],
+        on=today,
+        product_code=product_code,
+        segments=household.segment_list,
+    )
+    exposure = exposure_fen(household, excluding_product=product_code)
     disposable = version.disposable_income_fen
     limits, refusals = rules.small_credit_limits(
         disposable_income_fen=np.array([disposable]),
@@ -838,6 +853,7 @@ def decide_small(
         overdue_count_24m=np.array([version.credit_overdue_count_24m]),
         three_elements_complete=np.array([household.three_elements_complete]),
         params=params,
+        product_cap_fen=product_cap,
     )
     limit, codes = int(limits[0]), refusals[0]
     candidates = {
@@ -849,6 +865,9 @@ def decide_small(
     binding = min(candidates, key=lambda k: candidates[k])  # ties: first in the order above
     if exposure > 0 and ceiling - exposure < params.min_limit_fen:
         binding = "exposure"
+    if product_cap < ceiling - max(exposure, 0):
+        binding = "product_cap"
+    candidates["product_cap"] = product_cap
     if any(c != "below_minimum" for c in codes):
         binding = "small_refused"
     decision_inputs: dict[str, Any] = {
@@ -865,6 +884,7 @@ def decide_small(
     decision = CreditDecision.objects.create(
         household=household,
         file_version=version,
+        product_code=product_code,
         mode=IntakeMode.SMALL_CREDIT,
         channel=Channel.ONLINE,
         score=None,
@@ -891,6 +911,7 @@ def decide_small(
             "binding": binding,
             "refusals": codes,
             "strategy": strategy.version,
+            "product": product_code,
         },
         scope_path=_scope(household),
     )
@@ -910,9 +931,13 @@ def submit_application(
     channel: str = Channel.COMBINED,
     note: str = "",
     today: dt.date | None = None,
+    product_code: str = PRODUCT,
 ) -> OfflineApplication:
-    """An account manager submits a household for offline approval; the model's suggestion is computed
-    now when a model and a strategy are active (otherwise the reviewer decides without one)."""
+    """An account manager submits a household for offline approval of a line of one catalogue product
+    (it must allow offline approval on the channel and the household's segment; its cap bounds the
+    request); the model's suggestion is computed now when a model and a strategy are active (otherwise
+    the reviewer decides without one)."""
+    today = today or business_today()
     access.require_submit(actor)
     access.require_in_scope(actor, household)
     if channel not in Channel.values:
@@ -930,20 +955,46 @@ def submit_application(
             field="requested_limit",
             cap_fen=cap,
         )
+    # The product's own terms (the strategy, with its caps, may not be configured yet).
+    product_cap = product_cap_fen(
+        IntakeMode.OFFLINE_APPROVAL,
+        channel,
+        cap,
+        on=today,
+        product_code=product_code,
+        segments=household.segment_list,
+    )
+    if requested_limit_fen > product_cap:
+        raise ValidationFailed(
+            f"申请额度超过该产品上限{product_cap // 100:,}元",
+            f"The requested limit exceeds the product's cap of {product_cap // 100:,} yuan",
+            code="over_product_cap",
+            field="requested_limit",
+            cap_fen=product_cap,
+        )
     locked = Household.objects.select_for_update().select_related("village__grid__outlet").get(pk=household.pk)
     if locked.current_file_id is None:
         raise ValidationFailed("该户尚无档案", "The household has no file yet", code="file_missing")
-    if OfflineApplication.objects.filter(household=locked, status=ApplicationStatus.SUBMITTED).exists():
+    if OfflineApplication.objects.filter(
+        household=locked, product_code=product_code, status=ApplicationStatus.SUBMITTED
+    ).exists():
         raise ValidationFailed(
             "该户已有待审批的申请", "This household already has an application awaiting review", code="application_open"
         )
     suggestion = None
     try:
-        suggestion = decide(actor, household=locked, channel=channel, source="offline", today=today)
+        suggestion = decide(
+            actor, household=locked, channel=channel, source="offline", today=today, product_code=product_code
+        )
     except NotConfigured:
+        suggestion = None
+    except ValidationFailed as exc:
+        if exc.code != "product_mode":  # a product without model decisions: the officer decides alone
+            raise
         suggestion = None
     application = OfflineApplication.objects.create(
         household=locked,
+        product_code=product_code,
         requested_limit_fen=requested_limit_fen,
         channel=channel,
         note=(note or "").strip()[:300],
@@ -957,6 +1008,7 @@ def submit_application(
         application,
         after={
             "household": locked.code,
+            "product": product_code,
             "requested_limit_fen": requested_limit_fen,
             "channel": channel,
             "suggestion": suggestion.pk if suggestion else None,
@@ -1007,7 +1059,23 @@ def approve_application(
     params = rules.StrategyParams.from_dict(strategy.params)
     household = app.household
     cap = params.channel_caps_fen[app.channel]
-    others = exposure_fen(household, excluding_product=PRODUCT)
+    product_cap = product_cap_fen(
+        IntakeMode.OFFLINE_APPROVAL,
+        app.channel,
+        cap,
+        on=today or business_today(),
+        product_code=app.product_code,
+        segments=household.segment_list,
+    )
+    if approved_limit_fen > product_cap:
+        raise ValidationFailed(
+            f"超过该产品上限{product_cap // 100:,}元",
+            f"The product's cap of {product_cap // 100:,} yuan would be exceeded",
+            code="over_product_cap",
+            field="approved_limit",
+            cap_fen=product_cap,
+        )
+    others = exposure_fen(household, excluding_product=app.product_code)
     if others + approved_limit_fen > cap:
         raise ValidationFailed(
             f"超过单户授信上限:最多还可批准{max(cap - others, 0) // 100:,}元",
@@ -1032,6 +1100,7 @@ def approve_application(
     decision = CreditDecision.objects.create(
         household=household,
         file_version=version,
+        product_code=app.product_code,
         mode=IntakeMode.OFFLINE_APPROVAL,
         channel=app.channel,
         score=suggestion.score if suggestion else None,

@@ -124,7 +124,7 @@ def _household_page(
         "grant_error": grant_error,
         "can_decide": access.can_decide(user),
         "can_submit": access.can_submit(user),
-        "apply_form": apply_form or ApplicationForm(),
+        "apply_form": apply_form or ApplicationForm(products=_product_choices(h)),
         "open_application": open_application,
         "applications": h.offline_applications.select_related("submitted_by__staff", "reviewed_by__staff")[:10],
         "application_badge": APPLICATION_BADGE,
@@ -154,7 +154,9 @@ def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     try:
         with transaction.atomic():
             if mode == "small":
-                services.decide_small(request.user, h, source="page")
+                services.decide_small(
+                    request.user, h, source="page", product_code=form.cleaned_data["product"] or services.PRODUCT
+                )
             else:
                 services.decide(
                     request.user,
@@ -191,7 +193,7 @@ def grant(request: HtmxHttpRequest, pk: int, decision_id: int) -> HttpResponse:
 def apply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     h = household_access.get_household(request.user, pk)
     access.require_submit(request.user)
-    form = ApplicationForm(request.POST)
+    form = ApplicationForm(request.POST, products=_product_choices(h))
     if form.is_valid():
         try:
             with transaction.atomic():
@@ -201,6 +203,7 @@ def apply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                     requested_limit_fen=form.cleaned_data["requested_limit"],
                     channel=form.cleaned_data["channel"],
                     note=form.cleaned_data["note"],
+                    product_code=form.cleaned_data["product"] or services.PRODUCT,
                 )
         except BusinessError as exc:
             _form_error(form, exc)
