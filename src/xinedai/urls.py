@@ -17,6 +17,7 @@ urlpatterns = [
     path("campaigns/", include("xinedai.campaigns.urls")),
     path("products/", include("xinedai.products.urls")),
     path("credit/", include("xinedai.credit.urls")),
+    path("loans/", include("xinedai.servicing.urls")),
     path("m/", include("xinedai.portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/channel/", channel_urls()),

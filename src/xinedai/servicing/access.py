@@ -1,15 +1,22 @@
-"""The only way to act on loans' classifications for a user: role permission + the household's grid scope."""
+"""The only way to list or act on loans, their classifications and the portfolio snapshot for a user:
+role permission + the household's grid scope (loans) or the org scope (snapshot)."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from xinedai.core.errors import NotFound
+from xinedai.core.errors import NotFound, PermissionDenied
 from xinedai.households.access import households_for
 from xinedai.lending.models import Loan
-from xinedai.org.access import require_perm
+from xinedai.org.access import grids_for, is_grid_scoped, require_perm, scope_path
+from xinedai.org.models import OrgUnit
 
-from .models import ClassificationRequest
+from .models import ClassificationRequest, PortfolioDay
+
+VIEW_PERM = "households.view_household"  # loans are seen with the households they belong to
+REQUEST_PERM = "servicing.request_classification"
+APPROVE_PERM = "servicing.approve_classification"
+MONITORING_PERM = "org.view_monitoring"
 
 
 def loans_for(user) -> QuerySet[Loan]:  # type: ignore[no-untyped-def]
@@ -25,6 +32,13 @@ def get_loan(user, pk: int, *, perm: str) -> Loan:  # type: ignore[no-untyped-de
     return loan
 
 
+def requests_for(user) -> QuerySet[ClassificationRequest]:  # type: ignore[no-untyped-def]
+    """Classification requests on loans in the user's scope, for those who may make or decide them."""
+    if not (can_request(user) or can_approve(user)):
+        return ClassificationRequest.objects.none()
+    return ClassificationRequest.objects.filter(loan__in=loans_for(user).values("pk"))
+
+
 def get_request(user, pk: int, *, perm: str) -> ClassificationRequest:  # type: ignore[no-untyped-def]
     require_perm(user, perm)
     request = ClassificationRequest.objects.filter(pk=pk, loan__in=loans_for(user).values("pk")).first()
@@ -35,3 +49,39 @@ def get_request(user, pk: int, *, perm: str) -> ClassificationRequest:  # type: 
             code="request_not_found",
         )
     return request
+
+
+def can_request(user) -> bool:  # type: ignore[no-untyped-def]
+    return bool(getattr(user, "is_authenticated", False) and user.has_perm(REQUEST_PERM))
+
+
+def can_approve(user) -> bool:  # type: ignore[no-untyped-def]
+    return bool(getattr(user, "is_authenticated", False) and user.has_perm(APPROVE_PERM))
+
+
+def require_reviews(user) -> None:  # type: ignore[no-untyped-def]
+    """The classification queue is for those who make or decide classification requests."""
+    if not (can_request(user) or can_approve(user)):
+        raise PermissionDenied(
+            "您没有查看分类审批的权限",
+            "You may not see classification requests",
+            code="forbidden_classification",
+        )
+
+
+def snapshot_for(user) -> QuerySet[PortfolioDay]:  # type: ignore[no-untyped-def]
+    """The daily portfolio snapshot rows the user may see: those with the monitoring permission see the
+    outlets under their org unit (the outlet the row was booked to that day); a grid-scoped user (an
+    account manager given the permission) sees the grids they own now, with their sub-grids."""
+    if not getattr(user, "is_authenticated", False) or not user.has_perm(MONITORING_PERM):
+        return PortfolioDay.objects.none()
+    if getattr(user, "is_superuser", False):
+        return PortfolioDay.objects.all()
+    if is_grid_scoped(user):
+        return PortfolioDay.objects.filter(grid_id__in=grids_for(user).values("pk"))
+    path = scope_path(user)
+    if path is None:
+        return PortfolioDay.objects.none()
+    return PortfolioDay.objects.filter(
+        outlet_id__in=OrgUnit.objects.filter(kind="outlet", path__startswith=path).values("pk")
+    )

@@ -1,0 +1,109 @@
+"""Read models of the loan pages: a page of loans with their borrower masked and their servicing state,
+and one loan's schedule, repayments and classification history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from xinedai.core.masking import mask_id_number, mask_name
+from xinedai.households.models import Member
+from xinedai.lending.choices import InstalmentStatus
+from xinedai.lending.models import Instalment, Loan
+
+from .choices import NPL_CLASSES, RISK_BADGE, RiskClass
+from .models import ClassificationChange, ClassificationRequest, LoanState
+
+# Days-past-due filters of the loan list: "more than N days", the thresholds of the 2023 rules.
+DPD_BANDS = (0, 30, 90, 270, 360)
+
+
+@dataclass
+class LoanFilters:
+    """What the loan list is narrowed by; every value is already checked against its choices."""
+
+    q: str = ""
+    risk_class: int | None = None
+    dpd_over: int | None = None
+    grid: int | None = None
+    manager: int | None = None
+    status: str = "active"
+
+
+def filter_loans(loans: QuerySet[Loan], f: LoanFilters) -> QuerySet[Loan]:
+    """Narrow an already scoped queryset. A loan the batch has not seen yet counts as normal, not overdue."""
+    if f.q:
+        q = (
+            Q(household__code__iexact=f.q)
+            | Q(household__head_name__contains=f.q)
+            | Q(household__village__name__contains=f.q)
+        )
+        loans = loans.filter(q | Q(pk=int(f.q))) if f.q.isdigit() else loans.filter(q)
+    if f.status:
+        loans = loans.filter(status=f.status)
+    if f.risk_class == RiskClass.NORMAL:
+        loans = loans.filter(Q(servicing__risk_class=RiskClass.NORMAL) | Q(servicing__isnull=True))
+    elif f.risk_class is not None:
+        loans = loans.filter(servicing__risk_class=f.risk_class)
+    if f.dpd_over is not None:
+        loans = loans.filter(servicing__days_past_due__gt=f.dpd_over)
+    if f.grid is not None:
+        loans = loans.filter(Q(household__village__grid_id=f.grid) | Q(household__village__grid__parent_id=f.grid))
+    if f.manager is not None:
+        loans = loans.filter(household__village__grid__owner_id=f.manager)
+    return loans
+
+
+def state_of(loan: Loan) -> LoanState | None:
+    try:
+        return loan.servicing  # type: ignore[attr-defined, no-any-return]
+    except LoanState.DoesNotExist:
+        return None
+
+
+def class_badge(risk_class: int | None) -> dict[str, Any]:
+    rank = int(risk_class or RiskClass.NORMAL)
+    return {"rank": rank, "label": RiskClass(rank).label, "colour": RISK_BADGE[rank], "npl": rank in NPL_CLASSES}
+
+
+def loan_rows(loans: list[Loan]) -> list[dict[str, Any]]:
+    """One row per loan of a page (loaded with household, grid and state): borrower name and ID number
+    masked on the server (core.masking), class, days past due. One extra query for the heads' IDs."""
+    heads = dict(
+        Member.objects.filter(household__in={ln.household_id for ln in loans}, relation="head").values_list(
+            "household_id", "id_number"
+        )
+    )
+    rows = []
+    for loan in loans:
+        state = state_of(loan)
+        rows.append(
+            {
+                "loan": loan,
+                "borrower": mask_name(loan.household.head_name),
+                "id_number": mask_id_number(heads.get(loan.household_id)),
+                "state": state,
+                "dpd": state.days_past_due if state else 0,
+                "cls": class_badge(state.risk_class if state else None),
+            }
+        )
+    return rows
+
+
+def schedule_of(loan: Loan) -> list[Instalment]:
+    """The loan's current schedule (an early repayment replaced the rows not yet due: those are history)."""
+    return list(
+        loan.instalments.filter(schedule_version=loan.schedule_version)
+        .exclude(status=InstalmentStatus.SUPERSEDED)
+        .order_by("number")
+    )
+
+
+def history_of(loan: Loan) -> list[ClassificationChange]:
+    return list(ClassificationChange.objects.filter(loan_id=loan.pk).order_by("-changed_on", "-id"))
+
+
+def requests_of(loan: Loan) -> QuerySet[ClassificationRequest]:
+    return ClassificationRequest.objects.filter(loan=loan).select_related("made_by__staff", "decided_by__staff")

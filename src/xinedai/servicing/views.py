@@ -1,0 +1,257 @@
+"""Loan pages for staff: the loan list (scoped, filtered, borrowers masked), one loan with its schedule,
+repayments, servicing state and classification history, the manual classification request, and the
+queue where a second person approves or rejects it (maker ≠ checker, enforced by the service)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from xinedai.core.errors import BusinessError, PermissionDenied
+from xinedai.core.http import HtmxHttpRequest
+from xinedai.core.masking import mask_id_number, mask_name
+from xinedai.households.models import Member
+from xinedai.lending.choices import LoanStatus
+from xinedai.lending.models import Loan
+from xinedai.org.access import grids_for
+from xinedai.org.models import StaffProfile
+
+from . import access, queries, services
+from .choices import REQUEST_BADGE, RequestStatus, RiskClass
+from .forms import ClassificationDecisionForm, ClassificationRequestForm
+from .models import ClassificationRequest, LoanState
+
+PAGE_SIZE = 25
+RECENT_DECISIONS = 20
+QUEUE_SIZE = 50
+
+
+def _form_error(form: Any, exc: BusinessError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def _choice(value: str | None, allowed: set[int]) -> int | None:
+    return int(value) if value and value.isdigit() and int(value) in allowed else None
+
+
+# Loan list ----------------------------------------------------------------------------------------
+
+
+def _filters(params: QueryDict, grid_ids: set[int], manager_ids: set[int]) -> queries.LoanFilters:
+    status = params.get("status", LoanStatus.ACTIVE)
+    return queries.LoanFilters(
+        q=params.get("q", "").strip()[:40],
+        risk_class=_choice(params.get("class"), set(RiskClass.values)),
+        dpd_over=_choice(params.get("dpd"), set(queries.DPD_BANDS)),
+        grid=_choice(params.get("grid"), grid_ids),
+        manager=_choice(params.get("manager"), manager_ids),
+        status=status if status in LoanStatus.values else "",
+    )
+
+
+@login_required
+def loan_list(request: HtmxHttpRequest) -> HttpResponse:
+    user = request.user
+    access.require_perm(user, access.VIEW_PERM)
+    grids = list(grids_for(user).order_by("code"))
+    managers = list(
+        StaffProfile.objects.filter(user_id__in={g.owner_id for g in grids if g.owner_id}).order_by("employee_no")
+    )
+    f = _filters(request.GET, {g.pk for g in grids}, {m.user_id for m in managers})
+    loans = queries.filter_loans(access.loans_for(user), f).select_related(
+        "household__village__grid__outlet", "household__village__grid__owner__staff", "servicing"
+    )
+    page = Paginator(loans.order_by("-start_on", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    ctx = {
+        "page": page,
+        "rows": queries.loan_rows(list(page)),
+        "f": f,
+        "querystring": params.urlencode(),
+        "grids": grids,
+        "managers": managers,
+        "classes": RiskClass.choices,
+        "dpd_bands": queries.DPD_BANDS,
+        "statuses": LoanStatus.choices,
+        "pending": access.requests_for(user).filter(status=RequestStatus.PENDING).count(),
+    }
+    template = (
+        "servicing/_loan_table.html" if request.htmx and request.htmx.target == "results" else "servicing/loans.html"
+    )
+    return render(request, template, ctx)
+
+
+# One loan -----------------------------------------------------------------------------------------
+
+
+def _loan_page(
+    request: HtmxHttpRequest, loan: Loan, *, form: ClassificationRequestForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    household = loan.household
+    state = queries.state_of(loan)
+    head = Member.objects.filter(household=household, relation="head").values_list("id_number", flat=True).first()
+    requests = list(queries.requests_of(loan))
+    pending = next((r for r in requests if r.status == RequestStatus.PENDING), None)
+    current = state.risk_class if state else RiskClass.NORMAL
+    can_request = access.can_request(user)
+    if can_request and pending is None and form is None:
+        form = ClassificationRequestForm(initial={"risk_class": min(current + 1, RiskClass.LOSS)})
+    schedule = queries.schedule_of(loan)
+    ctx = {
+        "loan": loan,
+        "h": household,
+        "grid": household.village.grid,
+        "borrower": mask_name(household.head_name),
+        "id_number": mask_id_number(head),
+        "state": state,
+        "cls": queries.class_badge(current),
+        "auto_cls": queries.class_badge(state.auto_class) if state else None,
+        "manual_cls": queries.class_badge(state.manual_class) if state and state.manual_class else None,
+        "schedule": schedule,
+        "schedule_totals": {
+            "principal": sum(i.principal_fen for i in schedule),
+            "interest": sum(i.interest_fen for i in schedule),
+            "paid_principal": sum(i.paid_principal_fen for i in schedule),
+            "paid_interest": sum(i.paid_interest_fen for i in schedule),
+        },
+        "repayments": loan.repayments.order_by("-paid_on", "-id"),
+        "history": [
+            {"c": c, "from": queries.class_badge(c.from_class), "to": queries.class_badge(c.to_class)}
+            for c in queries.history_of(loan)
+        ],
+        "requests": [{"r": r, "to": queries.class_badge(r.risk_class)} for r in requests],
+        "request_badge": REQUEST_BADGE,
+        "pending": pending,
+        "form": form if can_request and pending is None else None,
+        "can_approve": access.can_approve(user),
+    }
+    return render(request, "servicing/loan.html", ctx, status=status)
+
+
+@login_required
+def loan_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    loan = access.get_loan(request.user, pk, perm=access.VIEW_PERM)
+    return _loan_page(request, loan)
+
+
+@login_required
+@require_POST
+def request_classification(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    loan = access.get_loan(request.user, pk, perm=access.REQUEST_PERM)
+    form = ClassificationRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.request_classification(
+                    request.user,
+                    loan.pk,
+                    risk_class=form.cleaned_data["risk_class"],
+                    reason=form.cleaned_data["reason"],
+                )
+        except BusinessError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Classification request submitted: another person must approve it."))
+            return redirect("loan-detail", pk=loan.pk)
+    return _loan_page(request, loan, form=form, status=422)
+
+
+# Review queue -------------------------------------------------------------------------------------
+
+
+def _reviews_page(
+    request: HtmxHttpRequest, *, bound: dict[int, ClassificationDecisionForm] | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    bound = bound or {}
+    scoped = access.requests_for(user)
+    queue = scoped.filter(status=RequestStatus.PENDING).order_by("made_at", "id")
+    can_approve = access.can_approve(user)
+    rows: list[dict[str, Any]] = []
+    for r in queue.select_related("loan__household__village__grid__outlet", "loan__servicing", "made_by__staff")[
+        :QUEUE_SIZE
+    ]:
+        state = queries.state_of(r.loan)
+        rows.append(
+            {
+                "r": r,
+                "loan": r.loan,
+                "borrower": mask_name(r.loan.household.head_name),
+                "state": state,
+                "now": queries.class_badge(state.risk_class if state else None),
+                "was": queries.class_badge(r.previous_class),
+                "to": queries.class_badge(r.risk_class),
+                "own": r.made_by_id == user.pk,
+                "form": bound.get(r.pk) or ClassificationDecisionForm(prefix=f"c{r.pk}"),
+            }
+        )
+    done = (
+        scoped.exclude(status=RequestStatus.PENDING)
+        .select_related("loan__household", "made_by__staff", "decided_by__staff")
+        .order_by("-decided_at", "-id")[:RECENT_DECISIONS]
+    )
+    # A decision refused on a request that has left the queue (decided meanwhile) is shown on top.
+    shown = {x["r"].pk for x in rows}
+    errors = [e for pk, form in bound.items() if pk not in shown for e in form.non_field_errors()]
+    ctx = {
+        "rows": rows,
+        "errors": errors,
+        "total": queue.count(),
+        "can_approve": can_approve,
+        "done": [{"r": r, "to": queries.class_badge(r.risk_class)} for r in done],
+        "request_badge": REQUEST_BADGE,
+    }
+    return render(request, "servicing/reviews.html", ctx, status=status)
+
+
+@login_required
+def classification_reviews(request: HtmxHttpRequest) -> HttpResponse:
+    access.require_reviews(request.user)
+    return _reviews_page(request)
+
+
+@login_required
+@require_POST
+def decide_classification(request: HtmxHttpRequest, request_id: int) -> HttpResponse:
+    user = request.user
+    if not access.can_approve(user):
+        raise PermissionDenied(
+            "您没有审批分类的权限", "You may not decide classification requests", code="forbidden_approve"
+        )
+    classification: ClassificationRequest = access.get_request(user, request_id, perm=access.APPROVE_PERM)
+    form = ClassificationDecisionForm(request.POST, prefix=f"c{classification.pk}")
+    if form.is_valid():
+        approve = form.cleaned_data["decision"] == "approve"
+        try:
+            with transaction.atomic():
+                if approve:
+                    services.approve_classification(user, classification.pk, note=form.cleaned_data["note"])
+                else:
+                    services.reject_classification(user, classification.pk, note=form.cleaned_data["note"])
+        except BusinessError as exc:
+            _form_error(form, exc)
+        else:
+            if approve:
+                # The effective class is the worse of the approved one and the class by days past due.
+                now_class = LoanState.objects.get(loan_id=classification.loan_id).risk_class
+                messages.success(
+                    request,
+                    _("Approved: loan %(loan)s is now classified %(cls)s.")
+                    % {"loan": classification.loan_id, "cls": RiskClass(now_class).label},
+                )
+            else:
+                messages.success(
+                    request, _("Rejected: loan %(loan)s keeps its class.") % {"loan": classification.loan_id}
+                )
+            return redirect("classification-reviews")
+    return _reviews_page(request, bound={classification.pk: form}, status=422)
