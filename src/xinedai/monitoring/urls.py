@@ -2,4 +2,7 @@ from django.urls import path
 
 from . import views
 
-urlpatterns = [path("coverage/", views.coverage, name="coverage")]
+urlpatterns = [
+    path("coverage/", views.coverage, name="coverage"),
+    path("portfolio/", views.portfolio, name="portfolio"),
+]
