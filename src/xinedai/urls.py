@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from .api import api
+from .api import urls as api_urls
 from .channel.api import urls as channel_urls
 
 admin.site.site_header = admin.site.site_title = _("Xin e-Dai configuration")
@@ -21,6 +21,6 @@ urlpatterns = [
     path("m/", include("xinedai.portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/channel/", channel_urls()),
-    path("api/v1/", api.urls),
+    path("api/v1/", api_urls()),
     path("django-admin/", admin.site.urls),
 ]

@@ -90,3 +90,61 @@ def test_postgresql_prepares_once_per_connection(users):
         assert cursor.fetchall() == [(3,)]
         cursor.execute("SHOW plan_cache_mode")
         assert cursor.fetchone() == ("force_generic_plan",)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_create_with_record_writes_what_save_and_record_write(users):
+    """The decision API's one-statement insert of a row and its audit row (prepared on PostgreSQL, save()
+    then record() elsewhere) writes the same two rows as the ORM would, and nothing when it fails."""
+    import datetime as dt
+
+    from django.db import IntegrityError, transaction
+
+    from xinedai.core import audit
+    from xinedai.core.dates import now
+    from xinedai.core.models import AuditEntry
+    from xinedai.credit.models import CreditLine
+
+    def line(household_id, status="expired"):
+        # a line's references are not database constraints (decision 0005): any ids do for this test
+        return CreditLine(
+            household_id=household_id,
+            product_code="xinedai",
+            limit_fen=12_300,
+            intake_mode="model",
+            channel="online",
+            status=status,
+            decision_id=None,
+            granted_at=now(),
+            expires_on=dt.date(2027, 1, 1),
+        )
+
+    after = {"household": "H1", "limit_fen": 12_300, "on": dt.date(2026, 6, 30), "id_number": "370211199001011234"}
+    with transaction.atomic():
+        fast = audit.create_with_record(line(1), users[1], "credit.line.grant", after=after, scope_path="/HO/")
+        slow = line(2)
+        slow.save()
+        audit.record(users[1], "credit.line.grant", slow, after=after, scope_path="/HO/")
+    assert fast.pk and fast._state.adding is False
+    fields = ("action", "object_type", "reason", "before", "after", "scope_path", "actor_id")
+    rows = {e.object_id: e for e in AuditEntry.objects.all()}
+    a, b = rows[str(fast.pk)], rows[str(slow.pk)]
+    assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
+    assert a.after["id_number"] != after["id_number"]  # masked, as record() masks
+    assert a.object_repr == str(CreditLine.objects.get(pk=fast.pk)) == f"line {fast.pk}: 12300 fen (expired)"
+    assert a.at is not None
+    assert CreditLine.objects.get(pk=fast.pk).limit_fen == 12_300
+    # a failing insert (a second live line of the product) leaves neither row
+    before = AuditEntry.objects.count()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        audit.create_with_record(line(5, "active"), None, "x")
+        audit.create_with_record(line(5, "active"), None, "x")
+    assert AuditEntry.objects.count() == before and not CreditLine.objects.filter(household_id=5).exists()
+    # outside any transaction the two rows are still written together, or neither
+    audit.create_with_record(line(6), None, "x")
+    assert AuditEntry.objects.filter(object_id=str(CreditLine.objects.get(household_id=6).pk)).count() == 1
+    with pytest.raises(IntegrityError):
+        audit.create_with_record(line(7, "active"), None, "x")
+        audit.create_with_record(line(7, "active"), None, "x")
+    assert CreditLine.objects.filter(household_id=7).count() == 1
+    assert AuditEntry.objects.count() == before + 2

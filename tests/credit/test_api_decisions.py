@@ -26,9 +26,11 @@ from .conftest import make_model
 
 Y = 100
 URL = "/api/v1/credit/decisions"
-# BEGIN, token (with user, profile, org unit and permissions), household (with file, head, exposure, live
-# line, scope path), model + strategy, product terms, decision, audit row, COMMIT. Was 17.
-MAX_QUERIES = 8
+# Token (with user, profile, org unit and permissions), household (with file, head, exposure, live line,
+# scope path), model + strategy, product terms, then the decision with its audit row: one statement on
+# PostgreSQL, outside any request-wide transaction (no BEGIN, no COMMIT); elsewhere two inserts in a
+# transaction of their own. Was 17, then 8.
+MAX_QUERIES = {"postgresql": 5, "sqlite": 8}
 
 
 def token_client(bank, username):
@@ -51,7 +53,9 @@ def test_queries_per_decision_stay_within_budget(credit):
     with CaptureQueriesContext(connection) as ctx:
         resp = post(client, household_id=credit.h2.pk)
     assert resp.status_code == 200, resp.content
-    assert len(ctx.captured_queries) <= MAX_QUERIES, "\n".join(q["sql"][:120] for q in ctx.captured_queries)
+    assert len(ctx.captured_queries) <= MAX_QUERIES[connection.vendor], "\n".join(
+        q["sql"][:120] for q in ctx.captured_queries
+    )
 
 
 def test_the_api_stores_what_the_service_stores(credit):

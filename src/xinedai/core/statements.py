@@ -125,6 +125,58 @@ def _cursor(connection: Any) -> Any:
     return _DebugCursor(cursor, connection) if connection.queries_logged else connection.make_cursor(cursor)
 
 
+def prepared_on(alias: str) -> bool:
+    """Whether hot-path statements are prepared on this database's connections (PostgreSQL, unless off)."""
+    return connections[alias].vendor == "postgresql" and getattr(settings, "XINEDAI_PREPARED_STATEMENTS", True)
+
+
+_INSERTS: dict[tuple[str, type[models.Model], int], tuple[str, list[Any], list[Any]]] = {}
+_INSERTS_LOCK = threading.Lock()
+
+
+def _insert_sql(
+    alias: str, model: type[models.Model], entry_model: type[models.Model], n_parts: int
+) -> tuple[str, list[Any], list[Any]]:
+    """The statement inserting a `model` row and the audit row that names it, for a repr in n_parts pieces."""
+    key = (alias, model, n_parts)
+    with _INSERTS_LOCK:
+        found = _INSERTS.get(key)
+    if found is not None:
+        return found
+    qn = connections[alias].ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    pk = qn(model._meta.pk.column)
+    entry_fields = [
+        f for f in entry_model._meta.concrete_fields if not f.primary_key and f.name not in ("object_id", "object_repr")
+    ]
+    repr_sql = f" || d.{pk}::text || ".join(["%s"] * n_parts)
+    sql = (
+        f"WITH d AS (INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)})"
+        f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {pk})"
+        f" INSERT INTO {qn(entry_model._meta.db_table)}"
+        f" ({', '.join(qn(f.column) for f in entry_fields)}, {qn('object_id')}, {qn('object_repr')})"
+        f" SELECT {', '.join(['%s'] * len(entry_fields))}, d.{pk}::text, LEFT({repr_sql}, 200) FROM d"
+        f" RETURNING {qn('object_id')}"
+    )
+    with _INSERTS_LOCK:
+        _INSERTS[key] = (sql, fields, entry_fields)
+    return sql, fields, entry_fields
+
+
+def insert_with_audit(alias: str, obj: models.Model, entry: models.Model, *, repr_parts: list[str]) -> int:
+    """Insert `obj` (its key from the database) and `entry`, an audit row whose object id is that key and
+    whose text is repr_parts joined by it, as one prepared statement. Returns the new key."""
+    connection = connections[alias]
+    sql, fields, entry_fields = _insert_sql(alias, type(obj), type(entry), len(repr_parts))
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    params += [f.get_db_prep_save(f.pre_save(entry, True), connection) for f in entry_fields]
+    params += repr_parts
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return int(row[0])
+
+
 K = TypeVar("K", bound=Hashable)
 
 
