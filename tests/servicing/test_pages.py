@@ -9,6 +9,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db import transaction
 from django.test import Client
 
 from tests.conftest import PASSWORD, pid
@@ -232,3 +233,34 @@ def test_requests_out_of_scope_are_not_found(book):
     request.refresh_from_db()
     assert request.status == "pending"
     assert LoanState.objects.get(loan_id=book.c.pk).risk_class == 1
+
+
+def test_classification_audit_rows_are_scoped_to_the_loans_outlet(book):
+    """An auditor of the loan's outlet reads the request and its approval in the audit log; one of
+    another outlet does not (a row without a scope would reach head office only)."""
+    from xinedai.org import services as org
+
+    c = book.c
+    book.bank.client("co").post(f"/loans/{c.pk}/classification/", {"risk_class": "3", "reason": "经营失败"})
+    request = ClassificationRequest.objects.get()
+    book.bank.client("bm").post(f"/loans/classifications/{request.pk}/decide/", {f"c{request.pk}-decision": "approve"})
+    actions = ["servicing.classification_requested", "servicing.classification_approved"]
+    rows = AuditEntry.objects.filter(action__in=actions).order_by("id")
+    assert [(e.action, e.scope_path) for e in rows] == [(a, book.bank.o2.path) for a in actions]
+    with transaction.atomic():
+        for username, unit in [("aud_o2", book.bank.o2), ("aud_o1", book.bank.o1)]:
+            org.create_staff(
+                None,
+                username=username,
+                password=PASSWORD,
+                display_name=username,
+                role="auditor",
+                org_unit=unit,
+                employee_no=username.upper(),
+            )
+    seen = {}
+    for username in ("aud_o2", "aud_o1"):
+        resp = book.bank.client(username).get("/audit/?action=servicing.classification")
+        assert resp.status_code == 200
+        seen[username] = sorted(e.action for e in resp.context["page"])
+    assert seen == {"aud_o2": sorted(actions), "aud_o1": []}

@@ -15,6 +15,7 @@ from xinedai.core import audit
 from xinedai.core.approvals import require_second_person
 from xinedai.core.dates import business_today, now
 from xinedai.core.errors import ValidationFailed
+from xinedai.lending.models import Loan
 
 from . import access
 from .choices import ChangeCause, RequestStatus, RiskClass
@@ -22,6 +23,13 @@ from .models import ClassificationChange, ClassificationRequest, LoanState
 
 REQUEST_PERM = "servicing.request_classification"
 APPROVE_PERM = "servicing.approve_classification"
+
+
+def _scope(loan_id: int) -> str:
+    """The org path of the loan's outlet: the audit log shows the row to that outlet's chain of units
+    (a row without a scope is seen by head office only)."""
+    path = Loan.objects.filter(pk=loan_id).values_list("household__village__grid__outlet__path", flat=True).first()
+    return path or ""
 
 
 def _state(loan_id: int) -> LoanState:
@@ -66,6 +74,7 @@ def request_classification(actor: Any, loan_id: int, *, risk_class: int, reason:
         request,
         after={"loan": loan.pk, "risk_class": risk_class, "previous_class": state.risk_class},
         reason=reason,
+        scope_path=_scope(loan.pk),
     )
     return request
 
@@ -111,6 +120,7 @@ def approve_classification(
         before={"risk_class": before},
         after={"loan": request.loan_id, "manual_class": request.risk_class, "risk_class": state.risk_class},
         reason=request.reason,
+        scope_path=_scope(request.loan_id),
     )
     return request
 
@@ -126,5 +136,12 @@ def reject_classification(actor: Any, request_id: int, *, note: str) -> Classifi
     request.status, request.decided_by, request.decided_at = RequestStatus.REJECTED, actor, now()
     request.decision_note = note[:500]
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    audit.record(actor, "servicing.classification_rejected", request, after={"loan": request.loan_id}, reason=note)
+    audit.record(
+        actor,
+        "servicing.classification_rejected",
+        request,
+        after={"loan": request.loan_id},
+        reason=note,
+        scope_path=_scope(request.loan_id),
+    )
     return request
