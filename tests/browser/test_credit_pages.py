@@ -204,7 +204,7 @@ def test_offline_application_review(live_server, credit_live, new_page, browser_
     expect(co.get_by_role("heading", level=1)).to_have_text("授信审批 1")
     row = co.locator(f"#app-{application.pk}")
     expect(row.get_by_role("heading", level=2)).to_contain_text(f"李* {h2.code}")
-    expect(row).to_contain_text("申请额度 180,000.00 · 线上线下结合 · 提交人 am1")
+    expect(row).to_contain_text("申请额度 180,000.00 · 线上线下结合 · 信e贷 · 提交人 am1")
     suggestion = row.locator(".item")
     expect(suggestion).to_contain_text("评分 690 · 等级 A · 额度 210,000.00")
     expect(suggestion.locator(".badge")).to_have_text("可支配收入")

@@ -282,9 +282,7 @@ def test_revolving_interest_is_rounded_once_per_period():
     got = schedule(1_000_000, rate, 2, "revolving", D(2026, 3, 15))
     # 1,000,000 × 0.0435 / 360 = 120.8333… a day: 31 days (Mar 15 → Apr 15) 3,745.83 → 3,746; 30 days 3,625.
     assert [(i.due_on, i.interest_fen) for i in got] == [(D(2026, 4, 15), 3_746), (D(2026, 5, 15), 3_625)]
-    assert sum(i.interest_fen for i in got) == sum(
-        round_fen(Decimal(1_000_000) * rate * d / 360) for d in (31, 30)
-    )
+    assert sum(i.interest_fen for i in got) == sum(round_fen(Decimal(1_000_000) * rate * d / 360) for d in (31, 30))
 
 
 def test_revolving_after_a_partial_repayment_charges_the_lower_balance():

@@ -230,7 +230,10 @@ def _review_page(
     request: HtmxHttpRequest, *, bound: dict[int, dict[str, Any]] | None = None, status: int = 200
 ) -> HttpResponse:
     bound = bound or {}
+    from xinedai.products.models import Product
+
     queue = access.applications_for(request.user).filter(status=ApplicationStatus.SUBMITTED).order_by("submitted_at")
+    names = {services.PRODUCT: "信e贷", **dict(Product.objects.values_list("code", "name"))}
     rows = []
     for app in queue[:50]:
         h = app.household
@@ -246,6 +249,7 @@ def _review_page(
                 "documents": h.documents.select_related("file_version").all(),
                 "alert_items": _guard_items(alert.items) if alert else [],
                 "own": app.submitted_by_id == request.user.pk,
+                "product": names.get(app.product_code, app.product_code),
                 "approve_form": forms.get("approve")
                 or ApproveForm(
                     prefix=f"a{app.pk}",
