@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from decimal import Decimal
+
+from xinedai.core import statements
 
 from . import rules
 from .choices import VersionStatus
@@ -23,6 +26,24 @@ def effective_version(product: Product, on: dt.date) -> ProductVersion | None:
     versions = list(
         ProductVersion.objects.filter(product=product, status=VersionStatus.APPROVED, effective_from__lte=on)
     )
+    return _in_force(versions, on)
+
+
+_CODE = statements.Marker("<product code>")
+_TENOR = statements.Marker("<lpr tenor>")
+
+
+@functools.cache
+def _versions_statement() -> statements.Statement:
+    queryset = ProductVersion.objects.filter(product__code=_CODE.value, status=VersionStatus.APPROVED)
+    return statements.Statement.compile(queryset.order_by().values(*statements.columns(ProductVersion)), _CODE)
+
+
+def version_in_force(code: str, on: dt.date) -> ProductVersion | None:
+    """effective_version() by product code, for the hot paths (a drawdown): one query, compiled once per
+    process and prepared on PostgreSQL (core.statements). None for an unknown product as for one not on sale."""
+    statement = _versions_statement()
+    versions = [statements.instance(ProductVersion, row, statement.alias) for row in statement.rows(code)]
     return _in_force(versions, on)
 
 
@@ -52,11 +73,14 @@ def catalogue(
     return out
 
 
+@functools.cache
+def _lpr_statement() -> statements.Statement:
+    queryset = LprRate.objects.filter(tenor=_TENOR.value).order_by("effective_on").values("effective_on", "rate")
+    return statements.Statement.compile(queryset, _TENOR)
+
+
 def lpr_points(tenor: str) -> list[tuple[dt.date, Decimal]]:
-    return [
-        (d, Decimal(r))
-        for d, r in LprRate.objects.filter(tenor=tenor).order_by("effective_on").values_list("effective_on", "rate")
-    ]
+    return [(row["effective_on"], Decimal(row["rate"])) for row in _lpr_statement().rows(tenor)]
 
 
 def rate_on(version: ProductVersion, on: dt.date) -> Decimal | None:
