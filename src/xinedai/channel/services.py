@@ -10,6 +10,7 @@ from an account manager — it is submitted as the customer's own account manage
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
@@ -18,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from xinedai.core import audit
+from xinedai.core import audit, statements
 from xinedai.core.dates import now
 from xinedai.core.errors import BusinessError, NotFound, ValidationFailed
 from xinedai.credit import services as credit
@@ -28,7 +29,7 @@ from xinedai.households.models import Household
 from xinedai.lending import services as lending
 from xinedai.lending.models import Loan, Repayment
 from xinedai.products.models import Product, ProductVersion
-from xinedai.products.queries import effective_version
+from xinedai.products.queries import effective_version, version_in_force
 
 from .choices import CHANNEL_CODES, ApplicationOutcome
 from .models import ChannelApplication, ChannelClient, ContractAcceptance
@@ -93,13 +94,31 @@ def revoke_credential(actor: Any, client: ChannelClient) -> ChannelClient:
     return client
 
 
+_DIGEST = statements.Marker("<credential digest>")
+_HOUSEHOLD = statements.Marker(-(2**62) + 5)
+_LINE = statements.Marker(-(2**62) + 7)
+
+
+@functools.cache
+def _client_statement() -> statements.Statement:
+    """Compiled once per process and prepared on PostgreSQL (core.statements): every channel call reads it."""
+    queryset = ChannelClient.objects.filter(digest=_DIGEST.value, revoked_at__isnull=True).order_by()
+    return statements.Statement.compile(queryset.values(*statements.columns(ChannelClient)), _DIGEST)
+
+
+@functools.cache
+def _accepted_statement() -> statements.Statement:
+    queryset = ContractAcceptance.objects.filter(household=_HOUSEHOLD.value, line=_LINE.value).order_by()
+    return statements.Statement.compile(queryset.values("id")[:1], _HOUSEHOLD, _LINE)
+
+
 def client_for_secret(secret: str) -> ChannelClient | None:
     """The unrevoked credential with this secret, read anew on every request (a revocation counts at once)."""
-    client = ChannelClient.objects.filter(
-        digest=hashlib.sha256(secret.encode()).hexdigest(), revoked_at__isnull=True
-    ).first()
-    if client is None:
+    statement = _client_statement()
+    row = statement.first(hashlib.sha256(secret.encode()).hexdigest())
+    if row is None:
         return None
+    client: ChannelClient = statements.instance(ChannelClient, row, statement.alias)
     at = now()
     # last_used_at is a hint for administrators, written at most once a minute to keep requests cheap.
     if client.last_used_at is None or (at - client.last_used_at).total_seconds() > LAST_USED_EVERY_SECONDS:
@@ -373,8 +392,7 @@ def draw(
     product terms, exactly once per key, ledger, audit)."""
     if line.household_id != household.pk:
         raise NotFound("授信额度不存在", "No such credit line for this customer", code="line_not_found")
-    product = Product.objects.filter(code=line.product_code).first()
-    version = effective_version(product, today) if product is not None else None
+    version = version_in_force(line.product_code, today)
     if version is not None and client.channel not in version.entry_points:
         raise ValidationFailed(
             "该产品不在此渠道销售",
@@ -383,7 +401,7 @@ def draw(
             product=line.product_code,
             channel=client.channel,
         )
-    if not ContractAcceptance.objects.filter(household=household, line=line).exists():
+    if _accepted_statement().first(household.pk, line.pk) is None:
         raise ValidationFailed(
             "请先签署借款合同", "The customer has not accepted a contract for this line", code="contract_not_accepted"
         )
