@@ -19,7 +19,7 @@ from xinedai.servicing.choices import RiskClass
 from xinedai.servicing.models import LoanState
 
 NEXT = TODAY + dt.timedelta(days=1)
-FIGURES = ("loans", "balance_fen", "overdue_principal_fen", "npl_fen")
+FIGURES = ("loans", "balance_fen", "overdue_principal_fen", "overdue_balance_fen", "npl_fen")
 
 
 def independent(on: dt.date) -> dict[str, dict]:
@@ -30,10 +30,10 @@ def independent(on: dt.date) -> dict[str, dict]:
     out: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: dict.fromkeys(FIGURES, 0)))
     for loan in Loan.objects.filter(status="active").select_related("household__village__grid"):
         grid = loan.household.village.grid
-        overdue = sum(
-            i.principal_fen - i.paid_principal_fen
-            for i in loan.instalments.filter(schedule_version=loan.schedule_version, status="pending", due_on__lt=on)
-        )
+        late = list(loan.instalments.filter(schedule_version=loan.schedule_version, status="pending", due_on__lt=on))
+        overdue = sum(i.principal_fen - i.paid_principal_fen for i in late)
+        # 逾期贷款余额: the loan's whole balance once anything (principal or interest) is overdue
+        any_overdue = any(i.principal_fen + i.interest_fen > i.paid_principal_fen + i.paid_interest_fen for i in late)
         risk = classes.get(loan.pk, RiskClass.NORMAL)
         npl = loan.principal_outstanding_fen if risk >= RiskClass.SUBSTANDARD else 0
         for dim, key in [
@@ -48,6 +48,7 @@ def independent(on: dt.date) -> dict[str, dict]:
             cell["loans"] += 1
             cell["balance_fen"] += loan.principal_outstanding_fen
             cell["overdue_principal_fen"] += overdue
+            cell["overdue_balance_fen"] += loan.principal_outstanding_fen if any_overdue else 0
             cell["npl_fen"] += npl
     return {dim: {k: dict(v) for k, v in cells.items()} for dim, cells in out.items()}
 
@@ -86,6 +87,8 @@ def test_figures_equal_sums_from_the_loans_on_each_date(two_days):
     book, first, second = two_days
     assert second["total"][None]["npl_fen"] == 80_000 * 100  # the substandard loan, the rest performing
     assert first["total"][None]["npl_fen"] == 0 and first["total"][None]["overdue_principal_fen"] > 0
+    # the overdue loan's whole balance, more than what of it is due
+    assert first["total"][None]["overdue_balance_fen"] > first["total"][None]["overdue_principal_fen"]
     for query, expected, on in [("", second, NEXT), (f"?on={NEXT}", second, NEXT), (f"?on={TODAY}", first, TODAY)]:
         ctx = page(book, "bm", query)
         assert ctx["on"] == on

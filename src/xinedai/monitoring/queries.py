@@ -87,6 +87,7 @@ SUMS = {
     "overdue_loans": Sum("overdue_loan_count"),
     "balance_fen": Sum("principal_outstanding_fen"),
     "overdue_principal_fen": Sum("overdue_principal_fen"),
+    "overdue_balance_fen": Sum("overdue_balance_fen"),
     "npl_fen": _npl_balance(),
     "interest_fen": Sum("interest_receivable_fen"),
     "penalty_fen": Sum("penalty_receivable_fen"),
@@ -113,6 +114,7 @@ class PortfolioRow:
     overdue_loans: int = 0
     balance_fen: int = 0
     overdue_principal_fen: int = 0
+    overdue_balance_fen: int = 0
     npl_fen: int = 0
     interest_fen: int = 0
     penalty_fen: int = 0

@@ -642,10 +642,11 @@ def snapshot(b: _Batch) -> dict[str, Any]:
     rows = b.execute(
         f"INSERT INTO {b.snapshot} (business_on, outlet_id, grid_id, manager_id, product_code, risk_class, loan_count,"
         " borrower_count, overdue_loan_count, principal_outstanding_fen, overdue_principal_fen,"
-        " interest_receivable_fen, penalty_receivable_fen)"
+        " overdue_balance_fen, interest_receivable_fen, penalty_receivable_fen)"
         f" SELECT {b.date()}, g.outlet_id, g.id, g.owner_id, l.product_code, COALESCE(s.risk_class, %s), COUNT(*),"
         " COUNT(DISTINCT l.household_id), SUM(CASE WHEN s.overdue_since IS NULL THEN 0 ELSE 1 END),"
         " SUM(l.principal_outstanding_fen), SUM(COALESCE(s.overdue_principal_fen, 0)),"
+        " SUM(CASE WHEN s.overdue_since IS NULL THEN 0 ELSE l.principal_outstanding_fen END),"
         " SUM(l.interest_receivable_fen), SUM(l.penalty_receivable_fen)"
         f" FROM {b.loan} l LEFT JOIN {b.state} s ON s.loan_id = l.id"
         f" JOIN {b.household} h ON h.id = l.household_id JOIN {b.village} v ON v.id = h.village_id"

@@ -200,6 +200,8 @@ class PortfolioDay(models.Model):
     overdue_loan_count = models.IntegerField()
     principal_outstanding_fen = models.BigIntegerField()
     overdue_principal_fen = models.BigIntegerField()
+    # 逾期贷款余额: the whole principal outstanding of the loans with anything overdue (not only what is due)
+    overdue_balance_fen = models.BigIntegerField(default=0)
     interest_receivable_fen = models.BigIntegerField()
     penalty_receivable_fen = models.BigIntegerField()
 
