@@ -169,6 +169,8 @@ XINEDAI_OTP_SENDER = os.environ.get("XINEDAI_OTP_SENDER", "xinedai.portal.sender
 # channels, and how long an Idempotency-Key stays "in flight" before a retry may take a crashed claim over.
 XINEDAI_CHANNEL_APPLICATIONS_PER_DAY = int(os.environ.get("XINEDAI_CHANNEL_APPLICATIONS_PER_DAY", "3"))
 XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS = int(os.environ.get("XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS", "300"))
+# Done Idempotency-Key records older than this are purged (xinedai channel-purge-idempotency, daily).
+XINEDAI_CHANNEL_IDEMPOTENCY_RETENTION_DAYS = int(os.environ.get("XINEDAI_CHANNEL_IDEMPOTENCY_RETENTION_DAYS", "30"))
 
 TASKS = {
     "default": {

@@ -16,6 +16,9 @@
    a retry takes the claim over: the attempt number goes up in a conditional update, and only the
    attempt holding the current number may store a response. If the first attempt was merely slow, it
    still holds its lock on the record: the takeover waits for it, then finds the record done and replays.
+5. **Retention**: done records are deleted XINEDAI_CHANNEL_IDEMPOTENCY_RETENTION_DAYS (30) after they
+   completed (purge_done, run by channel.tasks); a retry after that is a new request. Records in flight
+   are never deleted.
 
 The fingerprint is the SHA-256 of the method, the path, the customer's ID number header and the canonical
 JSON body (keys sorted, no spaces). This module owns its transactions as ATOMIC_REQUESTS does for pages:
@@ -38,7 +41,7 @@ from django.db import IntegrityError, router, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 
-from xinedai.core import statements
+from xinedai.core import audit, statements
 from xinedai.core.dates import now
 from xinedai.core.errors import BusinessError
 
@@ -57,6 +60,11 @@ Work = Callable[[], tuple[int, Any]]
 
 def inflight_expiry() -> dt.timedelta:
     return dt.timedelta(seconds=int(getattr(settings, "XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS", 300)))
+
+
+def retention_days() -> int:
+    """How long a done record is kept, so that a retry is replayed (XINEDAI_CHANNEL_IDEMPOTENCY_RETENTION_DAYS)."""
+    return int(getattr(settings, "XINEDAI_CHANNEL_IDEMPOTENCY_RETENTION_DAYS", 30))
 
 
 class KeyRequired(BusinessError):
@@ -229,3 +237,23 @@ def execute(request: HttpRequest, client: ChannelClient, key: str | None, work: 
             IdempotencyRecord.objects.filter(pk=record_id, attempt=attempt, status=IdempotencyStatus.IN_FLIGHT).delete()
         raise
     return respond(status, text)
+
+
+def purge_done(completed_before: dt.datetime, *, limit: int) -> int:
+    """Delete up to `limit` done records completed before the instant, oldest first, in one statement, with
+    one audit row; in the caller's transaction. A record in flight is never touched, however old. Returns
+    how many were deleted. A retry of a deleted key is a new request (docs/decisions/0009)."""
+    oldest = (
+        IdempotencyRecord.objects.filter(status=IdempotencyStatus.DONE, completed_at__lt=completed_before)
+        .order_by("pk")
+        .values("pk")[:limit]
+    )
+    deleted, _ = IdempotencyRecord.objects.filter(pk__in=oldest, status=IdempotencyStatus.DONE).delete()
+    if deleted:
+        audit.record(
+            None,
+            "channel.idempotency.purge",
+            object_type=IdempotencyRecord._meta.label_lower,
+            after={"completed_before": completed_before, "deleted": deleted},
+        )
+    return deleted
