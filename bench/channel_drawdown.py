@@ -348,12 +348,14 @@ def check(results: dict[str, Any], clients: int, used_before: dict[int, int]) ->
                 f"{matched:,}",
             )
         )
-        late = loans - first_201
+        # Each wrk run (warm-up, measured) stops with up to `clients` requests still running; the server
+        # finishes them, and wrk never sees their answers.
+        late, cut = loans - first_201, clients * len(results)
         out.append(
             (
-                0 <= late <= clients,
+                0 <= late <= cut,
                 f"first answers 201 seen by wrk {first_201:,}; loans beyond them {late} "
-                f"(requests still running when wrk stopped: at most {clients})",
+                f"(requests still running when the {len(results)} wrk runs stopped: at most {cut})",
             )
         )
         dup = one("SELECT count(*) FROM (SELECT drawdown_key FROM lending_loan GROUP BY 1 HAVING count(*) > 1) x")
