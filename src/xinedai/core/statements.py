@@ -143,8 +143,14 @@ def _insert_sql(
         found = _INSERTS.get(key)
     if found is not None:
         return found
-    qn = connections[alias].ops.quote_name
+    quote = connections[alias].ops.quote_name
+
+    def qn(name: str | None) -> str:
+        assert name is not None  # a concrete field has a column
+        return quote(name)
+
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    assert model._meta.pk is not None
     pk = qn(model._meta.pk.column)
     entry_fields = [
         f for f in entry_model._meta.concrete_fields if not f.primary_key and f.name not in ("object_id", "object_repr")
