@@ -148,3 +148,40 @@ def test_create_with_record_writes_what_save_and_record_write(users):
         audit.create_with_record(line(7, "active"), None, "x")
     assert CreditLine.objects.filter(household_id=7).count() == 1
     assert AuditEntry.objects.count() == before + 2
+
+
+@pytest.mark.postgres_only
+def test_insert_many_writes_what_the_orm_reads_back(users):
+    """One prepared INSERT … SELECT FROM unnest for many rows: values quoted as array elements, fields
+    left out take their default, keys come back in the order of the rows."""
+    import datetime as dt
+
+    from xinedai.core.models import AuditEntry
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    at = dt.datetime(2026, 11, 29, 8, 30, tzinfo=dt.UTC)
+    texts = ['a "quoted", {braced} text', "back\\slash and NULL", ""]
+    ids = statements.insert_many(
+        "default",
+        AuditEntry,
+        {
+            "at": [at, at, at + dt.timedelta(seconds=1)],
+            "actor_id": [users[0].pk, None, users[2].pk],
+            "action": ["x.one", "x.two", "x.three"],
+            "object_type": ["t"] * 3,
+            "object_id": ["1", "2", "3"],
+            "object_repr": texts,
+        },
+    )
+    rows = list(AuditEntry.objects.filter(pk__in=ids).order_by("pk"))
+    assert [r.pk for r in rows] == ids == sorted(ids)
+    assert [(r.action, r.object_repr, r.actor_id, r.at) for r in rows] == [
+        ("x.one", texts[0], users[0].pk, at),
+        ("x.two", texts[1], None, at),
+        ("x.three", texts[2], users[2].pk, at + dt.timedelta(seconds=1)),
+    ]
+    assert [(r.reason, r.before, r.after, r.scope_path) for r in rows] == [("", None, None, "")] * 3  # defaults
+    assert statements.insert_many("default", AuditEntry, {"action": []}) == []
+    with pytest.raises(ValueError, match="2 values of action for 1 rows"):
+        statements.insert_many("default", AuditEntry, {"at": [at], "action": ["a", "b"]})

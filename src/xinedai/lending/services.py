@@ -180,17 +180,7 @@ def drawdown(
         created_by=_user(actor),
     )
     loan: Loan = audit.create_with_record(new, actor, "lending.drawdown", after=after)  # type: ignore[assignment]
-    Instalment.objects.bulk_create(
-        Instalment(
-            loan=loan,
-            schedule_version=1,
-            number=i.number,
-            due_on=i.due_on,
-            principal_fen=i.principal_fen,
-            interest_fen=i.interest_fen,
-        )
-        for i in instalments
-    )
+    _write_schedule(loan, instalments)
     line.used_fen += amount_fen
     line.save(update_fields=["used_fen"])
     ledger.post(
@@ -205,6 +195,38 @@ def drawdown(
         memo=f"用信放款 {line.product_code}",
     )
     return loan
+
+
+def _write_schedule(loan: Loan, instalments: list[rules.Instalment]) -> None:
+    """A new loan's schedule (version 1): one prepared INSERT … SELECT FROM unnest on PostgreSQL
+    (core.statements.insert_many), bulk_create elsewhere."""
+    alias = loan._state.db or "default"
+    if statements.prepared_on(alias):
+        n = len(instalments)
+        statements.insert_many(
+            alias,
+            Instalment,
+            {
+                "loan_id": [loan.pk] * n,
+                "schedule_version": [1] * n,
+                "number": [i.number for i in instalments],
+                "due_on": [i.due_on for i in instalments],
+                "principal_fen": [i.principal_fen for i in instalments],
+                "interest_fen": [i.interest_fen for i in instalments],
+            },
+        )
+        return
+    Instalment.objects.bulk_create(
+        Instalment(
+            loan=loan,
+            schedule_version=1,
+            number=i.number,
+            due_on=i.due_on,
+            principal_fen=i.principal_fen,
+            interest_fen=i.interest_fen,
+        )
+        for i in instalments
+    )
 
 
 # Repayment ----------------------------------------------------------------------------------------
