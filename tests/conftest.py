@@ -18,6 +18,20 @@ TODAY = dt.date(2026, 6, 30)
 PASSWORD = "test-pass-123"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """SQLite tests run on a database file, not Django's default shared in-memory one: racing threads
+    then each hold a connection of their own and contend for the file's write lock through the production
+    options (BEGIN IMMEDIATE, busy timeout, WAL) as requests do. The file is in this session's temporary
+    directory, which pytest-xdist makes one per worker, so neither workers nor two runs in one checkout
+    share it."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.getbasetemp() / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.VAR_DIR = tmp_path / "var"

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 
 def run(args, tmp_path, **env):  # type: ignore[no-untyped-def]
@@ -47,3 +48,18 @@ def test_ui_is_chinese_by_default_and_english_on_request(client, db):
     client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
     page = client.get("/accounts/login/")
     assert "Sign in" in page.content.decode() and page["Content-Language"] == "en"
+
+
+def test_sqlite_tests_run_on_a_shared_file_with_the_production_options(db):
+    """The concurrency tests prove production's SQLite configuration only if their threads share a database
+    file, each connection opened as production opens it: BEGIN IMMEDIATE, a busy timeout, WAL."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    with connection.cursor() as cursor:
+        path = cursor.execute("PRAGMA database_list").fetchone()[2]
+        pragmas = [cursor.execute(f"PRAGMA {name}").fetchone()[0] for name in ("journal_mode", "busy_timeout")]
+    assert path and Path(path).is_file() and path == connection.settings_dict["TEST"]["NAME"]
+    assert getattr(connection, "transaction_mode", None) == "IMMEDIATE"
+    assert pragmas == ["wal", 30_000]
