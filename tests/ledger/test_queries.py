@@ -95,6 +95,9 @@ def test_the_trial_balance(book):
         A.INTEREST_INCOME: (0, 150, 150),
         A.PENALTY_INTEREST_INCOME: (0, 0, 0),
         A.LOAN_LOSS: (200_000, 0, 200_000),
+        A.OFF_BALANCE_INTEREST: (0, 0, 0),
+        A.OFF_BALANCE_PENALTY: (0, 0, 0),
+        A.OFF_BALANCE_CONTRA: (0, 0, 0),
     }
     assert [r.code for r in tb.rows] == sorted(code for code, *_ in CHART)
     assert (tb.debit_fen, tb.credit_fen, tb.balanced) == (1_000_300, 1_000_300, True)

@@ -74,7 +74,8 @@ def test_a_crash_after_posting_rolls_the_step_back_and_the_rerun_resumes(committ
     with pytest.raises(RuntimeError, match="killed"):
         eod.run(crash_on)
     day = BusinessDay.objects.get(business_on=crash_on)
-    assert (day.status, day.step) == ("running", "overdue")  # accrual and overdue committed, penalty did not
+    # accrual, overdue and non-accrual committed, penalty did not
+    assert (day.status, day.step) == ("running", "non_accrual")
     assert JournalEntry.objects.filter(key=f"accrual:{crash_on}").count() == 1
     assert not JournalEntry.objects.filter(key=f"penalty:{crash_on}").exists()
     loan.refresh_from_db()
@@ -90,7 +91,7 @@ def test_a_crash_after_posting_rolls_the_step_back_and_the_rerun_resumes(committ
     monkeypatch.setitem(eod.STEP_FUNCTIONS, Step.PENALTY, real)
     accruals = ledger_counts()
     result = eod.run(crash_on)
-    assert result.resumed_after == "overdue"
+    assert result.resumed_after == "non_accrual"
     assert [s.step for s in result.steps] == ["penalty", "classify", "lines", "snapshot"]
     assert JournalEntry.objects.filter(key__endswith=f":{crash_on}").count() == 2  # accrual, penalty: once each
     assert JournalEntry.objects.filter(kind=EntryKind.ACCRUAL, posted_on=crash_on).count() == 1

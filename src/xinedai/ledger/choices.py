@@ -19,6 +19,8 @@ class AccountKind(models.TextChoices):
     EQUITY = "equity", pgettext_lazy("ledger", "Equity")
     INCOME = "income", pgettext_lazy("ledger", "Income")
     EXPENSE = "expense", pgettext_lazy("ledger", "Expense")
+    # 表外科目: memo accounts (interest on non-accrual loans, owed but not income): balanced in pairs
+    OFF_BALANCE = "off_balance", pgettext_lazy("ledger", "Off-balance")
 
 
 class EntryKind(models.TextChoices):
@@ -27,6 +29,7 @@ class EntryKind(models.TextChoices):
     ACCRUAL = "accrual", pgettext_lazy("ledger", "Interest accrual")
     PENALTY = "penalty", pgettext_lazy("ledger", "Penalty interest accrual")
     WRITE_OFF = "write_off", pgettext_lazy("ledger", "Write-off")
+    NON_ACCRUAL = "non_accrual", pgettext_lazy("ledger", "Non-accrual transfer")
     REVERSAL = "reversal", pgettext_lazy("ledger", "Reversal")
 
 
@@ -36,6 +39,7 @@ ENTRY_BADGE = {
     "accrual": "gray",
     "penalty": "amber",
     "write_off": "red",
+    "non_accrual": "orange",
     "reversal": "indigo",
 }
 
@@ -55,6 +59,11 @@ class AccountCode:
     INTEREST_INCOME = "601101"  # 利息收入—贷款利息收入
     PENALTY_INTEREST_INCOME = "601102"  # 利息收入—罚息收入
     LOAN_LOSS = "670101"  # 资产减值损失—贷款核销损失
+    # Off-balance (表外): interest and penalty a non-accrual loan owes but the bank no longer books as income
+    # (非应计贷款表外欠息), each against one contra account so that every entry still balances.
+    OFF_BALANCE_INTEREST = "910101"  # 表外应收利息—贷款利息
+    OFF_BALANCE_PENALTY = "910102"  # 表外应收利息—罚息
+    OFF_BALANCE_CONTRA = "919901"  # 表外科目—对方科目
 
 
 # (code, Chinese name, kind, normal side): the chart the loan book needs, seeded by migration 0002 and
@@ -67,4 +76,7 @@ CHART: tuple[tuple[str, str, str, int], ...] = (
     (AccountCode.INTEREST_INCOME, "贷款利息收入", AccountKind.INCOME, Side.CREDIT),
     (AccountCode.PENALTY_INTEREST_INCOME, "罚息收入", AccountKind.INCOME, Side.CREDIT),
     (AccountCode.LOAN_LOSS, "贷款核销损失", AccountKind.EXPENSE, Side.DEBIT),
+    (AccountCode.OFF_BALANCE_INTEREST, "表外应收贷款利息", AccountKind.OFF_BALANCE, Side.DEBIT),
+    (AccountCode.OFF_BALANCE_PENALTY, "表外应收罚息", AccountKind.OFF_BALANCE, Side.DEBIT),
+    (AccountCode.OFF_BALANCE_CONTRA, "表外科目对方", AccountKind.OFF_BALANCE, Side.CREDIT),
 )

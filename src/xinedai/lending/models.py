@@ -38,6 +38,11 @@ class Loan(models.Model):
     principal_outstanding_fen = models.BigIntegerField()
     interest_receivable_fen = models.BigIntegerField(default=0)  # accrued by the day-end batch, not yet paid
     penalty_receivable_fen = models.BigIntegerField(default=0)
+    # Non-accrual (非应计): from the day-end that found the loan more than 90 days past due, what it accrues
+    # is owed but not income; kept off-balance (表外) until paid, or until the loan is back within 90 days.
+    accrual_stopped_on = models.DateField(null=True, blank=True)
+    offbook_interest_fen = models.BigIntegerField(default=0)
+    offbook_penalty_fen = models.BigIntegerField(default=0)
     schedule_version = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
@@ -47,6 +52,14 @@ class Loan(models.Model):
 
     class Meta:
         ordering = ["-start_on", "-id"]
+        indexes = [
+            # The day-end batch looks for non-accrual loans back within 90 days: a few among a million.
+            models.Index(
+                fields=["accrual_stopped_on"],
+                name="lending_loan_non_accrual",
+                condition=models.Q(accrual_stopped_on__isnull=False),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(principal_fen__gt=0), name="loan_principal_positive"),
             models.CheckConstraint(

@@ -250,7 +250,7 @@ def owed(loan: Loan, today: dt.date) -> dict[str, Any]:
     past = [r.due_on for r in rows if r.due_on <= today]
     since = max(past) if past else loan.start_on
     buckets = {
-        "penalty": loan.penalty_receivable_fen,
+        "penalty": loan.penalty_receivable_fen + loan.offbook_penalty_fen,  # off-balance: owed all the same
         "overdue_interest": sum(r.interest_fen - r.paid_interest_fen for r in overdue),
         "overdue_principal": sum(r.principal_fen - r.paid_principal_fen for r in overdue),
         "interest": sum(r.interest_fen - r.paid_interest_fen for r in due_today),
@@ -327,14 +327,22 @@ def repay(
     if early:
         _reschedule(loan, state["rows"], today, state["not_due_principal_fen"] - early)
     from_receivable = min(interest_paid, loan.interest_receivable_fen)
+    # A non-accrual loan's interest and penalty are kept off-balance (表外欠息): paid, they are income now.
+    from_offbook = min(interest_paid - from_receivable, loan.offbook_interest_fen)
+    penalty_booked = min(alloc["penalty"], loan.penalty_receivable_fen)
+    penalty_offbook = alloc["penalty"] - penalty_booked
     loan.interest_receivable_fen -= from_receivable
-    loan.penalty_receivable_fen -= alloc["penalty"]
+    loan.offbook_interest_fen -= from_offbook
+    loan.penalty_receivable_fen -= penalty_booked
+    loan.offbook_penalty_fen -= penalty_offbook
     loan.principal_outstanding_fen -= principal_paid
-    settled = loan.principal_outstanding_fen == 0 and loan.penalty_receivable_fen == 0
+    settled = loan.principal_outstanding_fen == 0 and loan.penalty_receivable_fen == loan.offbook_penalty_fen == 0
     # Interest the day-end batch accrued ahead of what the customer owed at settlement (it spreads an
     # instalment's interest over the days of its period; an early payoff charges by the day): taken back.
     unearned = loan.interest_receivable_fen if settled else 0
     loan.interest_receivable_fen -= unearned
+    unearned_offbook = loan.offbook_interest_fen if settled else 0  # likewise, noted off-balance
+    loan.offbook_interest_fen -= unearned_offbook
     if settled:
         loan.status, loan.settled_on = LoanStatus.SETTLED, today
     loan.save()
@@ -343,12 +351,16 @@ def repay(
     line.save(update_fields=["used_fen"])
     lines = [
         (AccountCode.CUSTOMER_CLEARING, Side.DEBIT, amount_fen),
-        (AccountCode.PENALTY_INTEREST_RECEIVABLE, Side.CREDIT, alloc["penalty"]),
+        (AccountCode.PENALTY_INTEREST_RECEIVABLE, Side.CREDIT, penalty_booked),
+        (AccountCode.PENALTY_INTEREST_INCOME, Side.CREDIT, penalty_offbook),
         (AccountCode.INTEREST_RECEIVABLE, Side.CREDIT, from_receivable),
         (AccountCode.INTEREST_INCOME, Side.CREDIT, interest_paid - from_receivable),
         (AccountCode.LOAN_PRINCIPAL, Side.CREDIT, principal_paid),
         (AccountCode.INTEREST_INCOME, Side.DEBIT, unearned),
         (AccountCode.INTEREST_RECEIVABLE, Side.CREDIT, unearned),
+        (AccountCode.OFF_BALANCE_CONTRA, Side.DEBIT, from_offbook + penalty_offbook + unearned_offbook),
+        (AccountCode.OFF_BALANCE_INTEREST, Side.CREDIT, from_offbook + unearned_offbook),
+        (AccountCode.OFF_BALANCE_PENALTY, Side.CREDIT, penalty_offbook),
     ]
     entry = ledger.post(
         kind=EntryKind.REPAYMENT,

@@ -46,3 +46,14 @@ def interest_receivable_matches_ledger() -> Iterator[Difference]:
 def penalty_receivable_matches_ledger() -> Iterator[Difference]:
     """Each loan's penalty_receivable_fen equals its penalty interest receivable sub-ledger balance."""
     return _receivable_differences(AccountCode.PENALTY_INTEREST_RECEIVABLE, "penalty_receivable_fen")
+
+
+def offbook_interest_matches_ledger() -> Iterator[Difference]:
+    """Each loan's offbook_interest_fen (a non-accrual loan's interest, owed but not income) equals its
+    off-balance interest sub-ledger balance."""
+    return _receivable_differences(AccountCode.OFF_BALANCE_INTEREST, "offbook_interest_fen")
+
+
+def offbook_penalty_matches_ledger() -> Iterator[Difference]:
+    """Each loan's offbook_penalty_fen equals its off-balance penalty sub-ledger balance."""
+    return _receivable_differences(AccountCode.OFF_BALANCE_PENALTY, "offbook_penalty_fen")

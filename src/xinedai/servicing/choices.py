@@ -43,6 +43,7 @@ class Step(models.TextChoices):
 
     ACCRUAL = "accrual", _("Interest accrual")
     OVERDUE = "overdue", _("Due and overdue detection")
+    NON_ACCRUAL = "non_accrual", _("Non-accrual transfer")
     PENALTY = "penalty", _("Penalty interest")
     CLASSIFY = "classify", _("Five-category classification")
     LINES = "lines", _("Credit line expiry")

@@ -6,6 +6,9 @@ Steps, in order, each one transaction that records its own completion on the Bus
             accrue the scheduled interest of the day: D INTEREST_RECEIVABLE / C INTEREST_INCOME
   overdue   instalments due before D and unpaid: the oldest due date (overdue_since), days past due,
             overdue principal and interest
+  non_accrual  loans now more than 90 days past due stop accruing (非应计): their receivables leave the
+            income statement for off-balance memo accounts (表外), where what they accrue from then on is
+            kept; loans back within 90 days return to accrual, and their off-balance interest with them
   penalty   one day of penalty interest on overdue principal: D PENALTY_INTEREST_RECEIVABLE / C
             PENALTY_INTEREST_INCOME
   classify  the five categories by days past due (thresholds in force on D), never better than an
@@ -375,15 +378,16 @@ def _refresh_periods(b: _Batch, loans: np.ndarray, versions: np.ndarray, starts:
 
 def _periods(b: _Batch, where: str = "", params: list[Any] | None = None) -> list[np.ndarray]:
     """Every active loan's (id, line, schedule version, the version its state was read from — −1 without
-    a state —, period start and due date as day numbers — −1 when NULL —, period interest, drawdown day),
-    by loan id."""
+    a state —, period start and due date as day numbers — −1 when NULL —, period interest, drawdown day,
+    1 when it is non-accrual), by loan id."""
     columns = b.ints(
         f"SELECT l.id, l.line_id, l.schedule_version, COALESCE(s.schedule_version, -1),"
         f" COALESCE({b.days('s.period_start_on')}, -1), COALESCE({b.days('s.period_due_on')}, -1),"
-        f" COALESCE(s.period_interest_fen, 0), {b.days('l.start_on')}"
+        f" COALESCE(s.period_interest_fen, 0), {b.days('l.start_on')},"
+        " CASE WHEN l.accrual_stopped_on IS NULL THEN 0 ELSE 1 END"
         f" FROM {b.loan} l LEFT JOIN {b.state} s ON s.loan_id = l.id WHERE l.status = %s{where}",
         [LoanStatus.ACTIVE, *(params or [])],
-        8,
+        9,
     )
     order = np.argsort(columns[0], kind="stable")
     return [c[order] for c in columns]
@@ -398,7 +402,7 @@ def accrue_interest(b: _Batch) -> dict[str, Any]:
     One read of every active loan with its state; the few whose period rolled before D, whose schedule
     changed since (a repayment re-amortised it) or that are new get their running instalment re-read
     from the schedule and are read again."""
-    loans, lines, version, state_version, start, due, interest, drawn = _periods(b)
+    loans, lines, version, state_version, start, due, interest, drawn, stopped = _periods(b)
     stale = (state_version != version) | ((due >= 0) & (due < b.day_number))
     refreshed = loans[stale]
     if refreshed.size:
@@ -414,40 +418,63 @@ def accrue_interest(b: _Batch) -> dict[str, Any]:
     accruing = (start >= 0) & (start < b.day_number) & (due > b.day_number) & (interest > 0)
     daily = rules.daily_accrual_fen(interest[accruing], b.day_number - start[accruing], due[accruing] - start[accruing])
     due_today = loans[due == b.day_number]
-    due_loans, due_lines, receivable, unpaid = (np.empty(0, dtype=np.int64),) * 4
+    due_loans, due_lines, receivable, unpaid, due_stopped = (np.empty(0, dtype=np.int64),) * 5
     if due_today.size:
         with b.stage("servicing_eod_due", {"loan_id": due_today}) as stage:
             if b.pg:  # the true-up reads the receivable: a concurrent repayment waits until this step commits
                 b.execute(
                     f"SELECT l.id FROM {b.loan} l JOIN {stage} d ON d.loan_id = l.id ORDER BY l.id FOR UPDATE OF l"
                 )
-            due_loans, due_lines, receivable, unpaid = b.ints(
-                "SELECT l.id, l.line_id, l.interest_receivable_fen,"
-                " COALESCE(SUM(i.interest_fen - i.paid_interest_fen), 0)"
+            # A non-accrual loan's receivable is kept off-balance: the true-up is made there.
+            due_loans, due_lines, receivable, unpaid, due_stopped = b.ints(
+                "SELECT l.id, l.line_id,"
+                " CASE WHEN l.accrual_stopped_on IS NULL THEN l.interest_receivable_fen"
+                " ELSE l.offbook_interest_fen END,"
+                " COALESCE(SUM(i.interest_fen - i.paid_interest_fen), 0),"
+                " CASE WHEN l.accrual_stopped_on IS NULL THEN 0 ELSE 1 END"
                 f" FROM {stage} d JOIN {b.loan} l ON l.id = d.loan_id"
                 f" LEFT JOIN {b.inst} i ON i.loan_id = l.id AND i.schedule_version = l.schedule_version"
                 f" AND i.status = %s AND i.due_on <= {b.date()}"
-                " GROUP BY l.id, l.line_id, l.interest_receivable_fen",
+                " GROUP BY l.id, l.line_id, l.interest_receivable_fen, l.offbook_interest_fen, l.accrual_stopped_on",
                 [InstalmentStatus.PENDING, b.on],
-                4,
+                5,
             )
+    acc_loans, acc_lines, acc_stopped = loans[accruing], lines[accruing], stopped[accruing] == 1
+    all_loans = np.concatenate([acc_loans, due_loans])
+    all_lines = np.concatenate([acc_lines, due_lines])
+    all_amounts = np.concatenate([daily, unpaid - receivable])
+    off = np.concatenate([acc_stopped, due_stopped == 1])
     posted = _post_and_keep(
         b,
         kind=EntryKind.ACCRUAL,
         key=f"accrual:{b.on.isoformat()}",
         memo=f"日终计提贷款利息 {b.on.isoformat()}",
-        loans=np.concatenate([loans[accruing], due_loans]),
-        lines=np.concatenate([lines[accruing], due_lines]),
-        amounts=np.concatenate([daily, unpaid - receivable]),
+        loans=all_loans[~off],
+        lines=all_lines[~off],
+        amounts=all_amounts[~off],
         debit=AccountCode.INTEREST_RECEIVABLE,
         credit=AccountCode.INTEREST_INCOME,
         column="interest_receivable_fen",
+    )
+    offbook = _post_and_keep(
+        b,
+        kind=EntryKind.ACCRUAL,
+        key=f"accrual-offbook:{b.on.isoformat()}",
+        memo=f"日终登记非应计贷款表外利息 {b.on.isoformat()}",
+        loans=all_loans[off],
+        lines=all_lines[off],
+        amounts=all_amounts[off],
+        debit=AccountCode.OFF_BALANCE_INTEREST,
+        credit=AccountCode.OFF_BALANCE_CONTRA,
+        column="offbook_interest_fen",
     )
     return {
         "periods_refreshed": int(refreshed.size),
         "accruing": int(accruing.sum()),
         "due_today": int(due_today.size),
         **posted,
+        "offbook_loans": offbook["loans"],
+        "offbook_fen": offbook["debit_fen"] - offbook["credit_fen"],
     }
 
 
@@ -510,27 +537,152 @@ def detect_overdue(b: _Batch) -> dict[str, Any]:
 
 def accrue_penalty(b: _Batch) -> dict[str, Any]:
     """One day of penalty interest on each active loan's overdue principal (due before D, unpaid):
-    round_half_up(principal × penalty_rate / 360), from the day after the principal's due date."""
-    loans, lines, principal, rate = b.ints(
-        f"SELECT l.id, l.line_id, s.overdue_principal_fen, CAST(ROUND(l.penalty_rate * {rules.RATE_SCALE}) AS BIGINT)"
+    round_half_up(principal × penalty_rate / 360), from the day after the principal's due date. A
+    non-accrual loan's penalty is owed all the same, and kept off-balance."""
+    loans, lines, principal, rate, stopped = b.ints(
+        f"SELECT l.id, l.line_id, s.overdue_principal_fen, CAST(ROUND(l.penalty_rate * {rules.RATE_SCALE}) AS BIGINT),"
+        " CASE WHEN l.accrual_stopped_on IS NULL THEN 0 ELSE 1 END"
         f" FROM {b.state} s JOIN {b.loan} l ON l.id = s.loan_id"
         " WHERE s.overdue_since IS NOT NULL AND s.overdue_principal_fen > 0 AND l.status = %s",
         [LoanStatus.ACTIVE],
-        4,
+        5,
     )
+    amounts = rules.daily_penalty_fen(principal, rate)
+    off = stopped == 1
     posted = _post_and_keep(
         b,
         kind=EntryKind.PENALTY,
         key=f"penalty:{b.on.isoformat()}",
         memo=f"日终计提罚息 {b.on.isoformat()}",
-        loans=loans,
-        lines=lines,
-        amounts=rules.daily_penalty_fen(principal, rate),
+        loans=loans[~off],
+        lines=lines[~off],
+        amounts=amounts[~off],
         debit=AccountCode.PENALTY_INTEREST_RECEIVABLE,
         credit=AccountCode.PENALTY_INTEREST_INCOME,
         column="penalty_receivable_fen",
     )
-    return {"overdue_principal_fen": int(principal.sum()), **posted}
+    offbook = _post_and_keep(
+        b,
+        kind=EntryKind.PENALTY,
+        key=f"penalty-offbook:{b.on.isoformat()}",
+        memo=f"日终登记非应计贷款表外罚息 {b.on.isoformat()}",
+        loans=loans[off],
+        lines=lines[off],
+        amounts=amounts[off],
+        debit=AccountCode.OFF_BALANCE_PENALTY,
+        credit=AccountCode.OFF_BALANCE_CONTRA,
+        column="offbook_penalty_fen",
+    )
+    return {
+        "overdue_principal_fen": int(principal.sum()),
+        **posted,
+        "offbook_loans": offbook["loans"],
+        "offbook_fen": offbook["debit_fen"] - offbook["credit_fen"],
+    }
+
+
+# c'. Non-accrual -----------------------------------------------------------------------------------
+
+
+def non_accrual_days() -> int:
+    """Days past due beyond which a loan stops accruing (XINEDAI_NON_ACCRUAL_DAYS, 90 by default)."""
+    from django.conf import settings
+
+    return int(getattr(settings, "XINEDAI_NON_ACCRUAL_DAYS", 90))
+
+
+def _transfer(b: _Batch, *, stopping: bool, days: int) -> dict[str, Any]:
+    """Loans crossing the non-accrual line today, one way: their receivables move between the balance
+    sheet and the off-balance memo accounts (one journal entry for all), and their flag is set or cleared."""
+    qn = b.connection.ops.quote_name
+    if stopping:
+        where, source = (
+            # overdue_since IS NOT NULL: the few overdue loans, by the state's partial index
+            "l.accrual_stopped_on IS NULL AND s.overdue_since IS NOT NULL AND s.days_past_due > %s",
+            ("interest_receivable_fen", "penalty_receivable_fen"),
+        )
+    else:
+        where, source = (
+            "l.accrual_stopped_on IS NOT NULL AND s.days_past_due <= %s",  # by the loans' partial index
+            ("offbook_interest_fen", "offbook_penalty_fen"),
+        )
+    if b.pg:  # the amounts move: a concurrent repayment waits until this step commits
+        b.execute(
+            f"SELECT l.id FROM {b.loan} l JOIN {b.state} s ON s.loan_id = l.id"
+            f" WHERE l.status = %s AND {where} ORDER BY l.id FOR UPDATE OF l",
+            [LoanStatus.ACTIVE, days],
+        )
+    loans, lines, interest, penalty = b.ints(
+        f"SELECT l.id, l.line_id, l.{qn(source[0])}, l.{qn(source[1])}"
+        f" FROM {b.loan} l JOIN {b.state} s ON s.loan_id = l.id WHERE l.status = %s AND {where}",
+        [LoanStatus.ACTIVE, days],
+        4,
+    )
+    if not loans.size:
+        return {"loans": 0, "interest_fen": 0, "penalty_fen": 0, "entry": None}
+    order = np.argsort(loans, kind="stable")
+    loans, lines, interest, penalty = loans[order], lines[order], interest[order], penalty[order]
+    on_off = (
+        (AccountCode.INTEREST_INCOME, AccountCode.INTEREST_RECEIVABLE, AccountCode.OFF_BALANCE_INTEREST, interest),
+        (
+            AccountCode.PENALTY_INTEREST_INCOME,
+            AccountCode.PENALTY_INTEREST_RECEIVABLE,
+            AccountCode.OFF_BALANCE_PENALTY,
+            penalty,
+        ),
+    )
+    legs: list[ledger.Leg] = []
+    for income, receivable, memo, amount in on_off:
+        # stopping: the receivable is taken back from income and noted off-balance; resuming: the reverse
+        first, second = (Side.DEBIT, Side.CREDIT) if stopping else (Side.CREDIT, Side.DEBIT)
+        legs += [
+            ledger.Leg(income, first, amount),
+            ledger.Leg(receivable, second, amount),
+            ledger.Leg(memo, first, amount),  # noted off-balance (stopping) or taken off (resuming)
+        ]
+    legs.append(ledger.Leg(AccountCode.OFF_BALANCE_CONTRA, Side.CREDIT if stopping else Side.DEBIT, interest + penalty))
+    entry = None
+    if int((interest + penalty).sum()) > 0:
+        entry = ledger.post_many(
+            kind=EntryKind.NON_ACCRUAL,
+            posted_on=b.on,
+            key=f"{'non-accrual' if stopping else 'accrual-resumed'}:{b.on.isoformat()}",
+            loan_ids=loans,
+            line_ids=lines,
+            legs=legs,
+            actor=b.actor,
+            memo=f"{'转入非应计、应收利息转表外' if stopping else '恢复应计、表外利息转回表内'} {b.on.isoformat()}",
+        ).pk
+    sign = 1 if stopping else -1
+    with b.stage("servicing_eod_transfer", {"loan_id": loans, "interest": interest, "penalty": penalty}) as stage:
+        stopped_on = b.date() if stopping else "NULL"
+        updated = b.execute(
+            f"UPDATE {b.loan} SET interest_receivable_fen = {b.loan}.interest_receivable_fen - %s * t.interest,"
+            f" offbook_interest_fen = {b.loan}.offbook_interest_fen + %s * t.interest,"
+            f" penalty_receivable_fen = {b.loan}.penalty_receivable_fen - %s * t.penalty,"
+            f" offbook_penalty_fen = {b.loan}.offbook_penalty_fen + %s * t.penalty,"
+            f" accrual_stopped_on = {stopped_on}"
+            f" FROM {stage} t WHERE {b.loan}.id = t.loan_id",
+            [sign, sign, sign, sign, *([b.on] if stopping else [])],
+        )
+    if updated != loans.size:
+        raise RuntimeError(f"non-accrual: {updated} loans updated for {loans.size} read")
+    return {
+        "loans": int(loans.size),
+        "interest_fen": int(interest.sum()),
+        "penalty_fen": int(penalty.sum()),
+        "entry": entry,
+    }
+
+
+def transfer_non_accrual(b: _Batch) -> dict[str, Any]:
+    """Loans more than non_accrual_days() past due after today's overdue detection stop accruing (their
+    accrued interest and penalty leave income for the off-balance accounts); non-accrual loans back
+    within the limit resume (their off-balance interest and penalty return to the balance sheet)."""
+    days = non_accrual_days()
+    stopped = _transfer(b, stopping=True, days=days)
+    resumed = _transfer(b, stopping=False, days=days)
+    return {"days": days, "stopped": stopped, "resumed": resumed}
 
 
 # d. Five-category classification ------------------------------------------------------------------
@@ -665,6 +817,7 @@ def snapshot(b: _Batch) -> dict[str, Any]:
 STEP_FUNCTIONS: dict[str, Callable[[_Batch], dict[str, Any]]] = {
     Step.ACCRUAL: accrue_interest,
     Step.OVERDUE: detect_overdue,
+    Step.NON_ACCRUAL: transfer_non_accrual,
     Step.PENALTY: accrue_penalty,
     Step.CLASSIFY: classify,
     Step.LINES: expire_lines,
