@@ -7,7 +7,8 @@ import hashlib
 import json
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import TODAY, pid
 from xinedai.channel.models import ChannelApplication, ContractAcceptance
@@ -349,6 +350,19 @@ def test_loans_list_and_detail(channels, signed_line):
     assert [x["id"] for x in loans] == [second.json()["id"], first["id"]]
     assert loans[1] == {k: v for k, v in first.items() if k not in {"schedule", "owed"}}
     assert get(client, f"/loans/{first['id']}").json() == first
+
+
+def test_a_drawdowns_answer_is_the_schedule_it_wrote_read_back_by_nothing(channels, signed_line):
+    """lending keeps the rows a drawdown wrote on the loan it returns: the answer reads no instalment, and
+    it is what reading the loan afterwards gives."""
+    client = channels.client()
+    with CaptureQueriesContext(connection) as ctx:
+        resp = post(client, "/drawdowns", drawdown_body(signed_line), key="d1")
+    assert resp.status_code == 201, resp.content
+    touching = [q["sql"].split(" ", 1)[0] for q in ctx.captured_queries if "lending_instalment" in q["sql"]]
+    assert touching == ["INSERT"]
+    assert get(client, f"/loans/{resp.json()['id']}").json() == resp.json()
+    assert len(resp.json()["schedule"]) == 12
 
 
 def test_a_customer_never_sees_or_touches_another_customers_loan(channels, signed_line):

@@ -340,6 +340,9 @@ def _loan(loan: Loan) -> dict[str, Any]:
 
 
 def _loan_detail(loan: Loan, today: dt.date) -> dict[str, Any]:
+    # What an active loan owes is worked out from its current schedule: shown as it is (one read, or none
+    # for the loan a drawdown has just made: lending keeps the rows it wrote on the loan).
+    state = lending.owed(loan, today) if loan.status == LoanStatus.ACTIVE else None
     schedule = [
         {
             "number": i.number,
@@ -351,11 +354,10 @@ def _loan_detail(loan: Loan, today: dt.date) -> dict[str, Any]:
             "paid_interest_fen": i.paid_interest_fen,
             "status": i.status,
         }
-        for i in access.schedule_of(loan)
+        for i in (state["rows"] if state is not None else access.schedule_of(loan))
     ]
     owed = None
-    if loan.status == LoanStatus.ACTIVE:
-        state = lending.owed(loan, today)
+    if state is not None:
         buckets = state["buckets"]
         owed = {
             "on": today,

@@ -180,7 +180,7 @@ def drawdown(
         created_by=_user(actor),
     )
     loan: Loan = audit.create_with_record(new, actor, "lending.drawdown", after=after)  # type: ignore[assignment]
-    _write_schedule(loan, instalments)
+    _keep_schedule(loan, _write_schedule(loan, instalments))
     line.used_fen += amount_fen
     line.save(update_fields=["used_fen"])
     ledger.post(
@@ -197,42 +197,73 @@ def drawdown(
     return loan
 
 
-def _write_schedule(loan: Loan, instalments: list[rules.Instalment]) -> None:
+def _write_schedule(loan: Loan, instalments: list[rules.Instalment]) -> list[Instalment]:
     """A new loan's schedule (version 1): one prepared INSERT … SELECT FROM unnest on PostgreSQL
-    (core.statements.insert_many), bulk_create elsewhere."""
+    (core.statements.insert_many), bulk_create elsewhere. Returns the rows as written."""
     alias = loan._state.db or "default"
-    if statements.prepared_on(alias):
-        n = len(instalments)
-        statements.insert_many(
-            alias,
-            Instalment,
-            {
-                "loan_id": [loan.pk] * n,
-                "schedule_version": [1] * n,
-                "number": [i.number for i in instalments],
-                "due_on": [i.due_on for i in instalments],
-                "principal_fen": [i.principal_fen for i in instalments],
-                "interest_fen": [i.interest_fen for i in instalments],
-            },
+    if not statements.prepared_on(alias):
+        return Instalment.objects.bulk_create(
+            Instalment(
+                loan=loan,
+                schedule_version=1,
+                number=i.number,
+                due_on=i.due_on,
+                principal_fen=i.principal_fen,
+                interest_fen=i.interest_fen,
+            )
+            for i in instalments
         )
-        return
-    Instalment.objects.bulk_create(
-        Instalment(
-            loan=loan,
-            schedule_version=1,
-            number=i.number,
-            due_on=i.due_on,
-            principal_fen=i.principal_fen,
-            interest_fen=i.interest_fen,
-        )
-        for i in instalments
+    n = len(instalments)
+    ids = statements.insert_many(
+        alias,
+        Instalment,
+        {
+            "loan_id": [loan.pk] * n,
+            "schedule_version": [1] * n,
+            "number": [i.number for i in instalments],
+            "due_on": [i.due_on for i in instalments],
+            "principal_fen": [i.principal_fen for i in instalments],
+            "interest_fen": [i.interest_fen for i in instalments],
+        },
     )
+    names = [f.attname for f in Instalment._meta.concrete_fields]
+    rows = []
+    for pk, i in zip(ids, instalments, strict=True):
+        values = {
+            "id": pk,
+            "loan_id": loan.pk,
+            "schedule_version": 1,
+            "number": i.number,
+            "due_on": i.due_on,
+            "principal_fen": i.principal_fen,
+            "interest_fen": i.interest_fen,
+            "paid_principal_fen": 0,
+            "paid_interest_fen": 0,
+            "status": InstalmentStatus.PENDING.value,
+        }
+        rows.append(Instalment.from_db(alias, names, [values[n] for n in names]))  # as the ORM loads a row
+    return rows
+
+
+# The schedule a drawdown wrote, kept on the loan object it returns: the caller's response (owed(), the
+# channel's loan detail) then needs no read of what this transaction has just written. Used only while the
+# loan object's schedule_version is still the one it was written as.
+_WRITTEN = "_lending_written_schedule"
+
+
+def _keep_schedule(loan: Loan, rows: list[Instalment]) -> None:
+    setattr(loan, _WRITTEN, (loan.schedule_version, rows))
 
 
 # Repayment ----------------------------------------------------------------------------------------
 
 
 def _current(loan: Loan) -> list[Instalment]:
+    """The loan's current schedule in number order: the rows its drawdown wrote if this is the loan object
+    drawdown() returned (and its schedule was not replaced since), otherwise read."""
+    kept = getattr(loan, _WRITTEN, None)
+    if kept is not None and kept[0] == loan.schedule_version:
+        return list(kept[1])
     return list(
         loan.instalments.filter(schedule_version=loan.schedule_version).exclude(status=InstalmentStatus.SUPERSEDED)
     )
