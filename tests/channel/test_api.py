@@ -365,6 +365,17 @@ def test_a_drawdowns_answer_is_the_schedule_it_wrote_read_back_by_nothing(channe
     assert len(resp.json()["schedule"]) == 12
 
 
+def test_a_drawdown_reads_its_line_once_locked_and_then_looks_for_its_key(channels, signed_line):
+    with CaptureQueriesContext(connection) as ctx:
+        assert post(channels.client(), "/drawdowns", drawdown_body(signed_line), key="d1").status_code == 201
+    sql = [q["sql"] for q in ctx.captured_queries]
+    lines = [i for i, q in enumerate(sql) if q.startswith("SELECT") and 'FROM "credit_creditline"' in q]
+    keys = [i for i, q in enumerate(sql) if q.startswith("SELECT") and 'FROM "lending_loan"' in q]
+    assert len(lines) == 1 and len(keys) == 1 and lines[0] < keys[0]
+    assert sql[lines[0]].endswith("FOR UPDATE") or connection.vendor != "postgresql"  # SQLite: BEGIN IMMEDIATE
+    assert len([q for q in sql if q.startswith("SELECT") and 'FROM "products_productversion"' in q]) == 1
+
+
 def test_a_customer_never_sees_or_touches_another_customers_loan(channels, signed_line):
     loan_id = post(channels.client(), "/drawdowns", drawdown_body(signed_line), key="d1").json()["id"]
     other = channels.client()

@@ -5,7 +5,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from xinedai.core.errors import BusinessError, ValidationFailed
 from xinedai.credit import services as credit_services
@@ -16,6 +17,7 @@ from xinedai.ledger.choices import AccountCode, EntryKind, Side
 from xinedai.ledger.models import JournalEntry
 from xinedai.lending import rules, services
 from xinedai.lending.models import Instalment, Loan, Repayment
+from xinedai.products.queries import version_in_force
 
 TODAY = dt.date(2026, 6, 30)  # the credit tests' business date
 Y = 100
@@ -74,6 +76,43 @@ def test_a_drawdown_disburses_once_per_key_within_the_line(line):
         draw(line, 10_000 * Y, key="k3", method="bullet")  # 信e贷 does not offer 利随本清
     assert err.value.code == "method_not_allowed"
     assert Loan.objects.count() == 1
+    clean()
+
+
+def _line_reads(ctx: CaptureQueriesContext) -> list[str]:
+    sql = [q["sql"] for q in ctx.captured_queries]
+    return [q for q in sql if q.startswith("SELECT") and '"credit_creditline"' in q]
+
+
+def test_a_drawdown_locks_the_line_it_is_given_unless_its_caller_has(line):
+    stale = CreditLine.objects.get(pk=line.pk)  # read without a lock, and soon out of date
+    with CaptureQueriesContext(connection) as ctx:
+        draw(line, 100_000 * Y)
+    [read] = _line_reads(ctx)
+    assert read.endswith("FOR UPDATE") or connection.vendor != "postgresql"  # SQLite locks at BEGIN
+    with pytest.raises(ValidationFailed) as err:  # the locked read's use counts, not the stale object's
+        draw(stale, 110_000 * Y + 1, key="k2")
+    assert err.value.code == "amount_over_available"
+    # a caller that has locked the line and read the product's terms hands both over: nothing is read again
+    with transaction.atomic():
+        locked = CreditLine.objects.select_for_update().get(pk=line.pk)
+        terms = version_in_force(locked.product_code, TODAY)
+        with CaptureQueriesContext(connection) as ctx:
+            loan = services.drawdown(
+                None,
+                locked,
+                amount_fen=10_000 * Y,
+                term_months=6,
+                method="annuity",
+                key="k3",
+                channel="mobile",
+                today=TODAY,
+                locked=True,
+                terms=terms,
+            )
+    assert _line_reads(ctx) == [] and not [q for q in ctx.captured_queries if "products_productversion" in q["sql"]]
+    line.refresh_from_db()
+    assert line.used_fen == 110_000 * Y and loan.principal_fen == 10_000 * Y
     clean()
 
 

@@ -51,8 +51,10 @@ def _customer_statement() -> statements.Statement:
 
 
 @functools.cache
-def _line_statement() -> statements.Statement:
+def _line_statement(lock: bool) -> statements.Statement:
     queryset = CreditLine.objects.filter(household=_HOUSEHOLD.value, pk=_LINE.value).order_by()
+    if lock:
+        queryset = queryset.select_for_update()
     return statements.Statement.compile(queryset.values(*statements.columns(CreditLine)), _HOUSEHOLD, _LINE)
 
 
@@ -94,8 +96,10 @@ def lines_of(household: Household) -> QuerySet[CreditLine]:
     return CreditLine.objects.filter(household=household, status__in=LIVE_LINE_STATUSES).order_by("product_code")
 
 
-def get_line(household: Household, pk: int) -> CreditLine:
-    statement = _line_statement()
+def get_line(household: Household, pk: int, *, lock: bool = False) -> CreditLine:
+    """One of the customer's lines; `lock`: its row locked (SELECT … FOR UPDATE) in the caller's
+    transaction, as a use case that changes the line's use reads it (a drawdown)."""
+    statement = _line_statement(lock)
     row = statement.first(household.pk, pk) if _BIGINT_MIN <= pk <= _BIGINT_MAX else None
     if row is None:
         raise NotFound("授信额度不存在", "No such credit line for this customer", code="line_not_found")

@@ -588,11 +588,10 @@ def create_drawdown(
 
     def work() -> tuple[int, dict[str, Any]]:
         household = access.customer(id_number, today=today)
-        line = access.get_line(household, body.line_id)
         loan = services.draw(
             client,
             household,
-            line,
+            body.line_id,
             amount_fen=body.amount_fen,
             term_months=body.term_months,
             method=body.method,

@@ -31,6 +31,7 @@ from xinedai.lending.models import Loan, Repayment
 from xinedai.products.models import Product, ProductVersion
 from xinedai.products.queries import effective_version, version_in_force
 
+from . import access
 from .choices import CHANNEL_CODES, ApplicationOutcome
 from .models import ChannelApplication, ChannelClient, ContractAcceptance
 
@@ -379,7 +380,7 @@ def business_key(client: ChannelClient, key: str) -> str:
 def draw(
     client: ChannelClient,
     household: Household,
-    line: CreditLine,
+    line_id: int,
     *,
     amount_fen: int,
     term_months: int,
@@ -389,9 +390,11 @@ def draw(
 ) -> Loan:
     """Draw a loan on the customer's line: the line's product must be sold through this channel and the
     customer must have accepted a contract for the line; lending.services.drawdown does the rest (limit,
-    product terms, exactly once per key, ledger, audit)."""
-    if line.household_id != household.pk:
-        raise NotFound("授信额度不存在", "No such credit line for this customer", code="line_not_found")
+    product terms, exactly once per key, ledger, audit).
+
+    The line is read once, locked (through access, so another customer's line is not found), and handed
+    to drawdown as locked, with the product terms read here: drawdown neither locks nor reads them again."""
+    line = access.get_line(household, line_id, lock=True)
     version = version_in_force(line.product_code, today)
     if version is not None and client.channel not in version.entry_points:
         raise ValidationFailed(
@@ -414,6 +417,8 @@ def draw(
         key=business_key(client, key),
         channel=client.channel,
         today=today,
+        locked=True,
+        terms=version,
     )
 
 

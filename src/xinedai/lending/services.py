@@ -22,6 +22,7 @@ from xinedai.credit.choices import LineStatus
 from xinedai.credit.models import CreditLine
 from xinedai.ledger import services as ledger
 from xinedai.ledger.choices import AccountCode, EntryKind, Side
+from xinedai.products.models import ProductVersion
 from xinedai.products.queries import rate_on, version_in_force
 
 from . import rules
@@ -96,13 +97,20 @@ def drawdown(
     key: str,
     channel: str,
     today: dt.date | None = None,
+    locked: bool = False,
+    terms: ProductVersion | None = None,
 ) -> Loan:
     """Disburse a loan on an active line, exactly once per key. Two drawdowns racing on one line never
-    together exceed its available limit: the line row is locked before the check."""
+    together exceed its available limit: the line row is locked before the check.
+
+    `locked`: the caller has locked the line's row in this transaction (SELECT … FOR UPDATE) and passes
+    the row it read under that lock; otherwise (the default) the line is locked and read here. `terms`:
+    the line's product version in force on `today` if the caller has read it; otherwise it is read here."""
     today = today or business_today()
     if not key or len(key) > 120:
         raise _invalid("缺少幂等键", "An idempotency key is required", "key_required", field="key")
-    line = _locked_line(line.pk)
+    if not locked:
+        line = _locked_line(line.pk)
     # After the lock: a concurrent request with the same key has committed its loan by now.
     existing = _loan_by_key(key)
     if existing is not None:
@@ -128,7 +136,8 @@ def drawdown(
             field="amount_fen",
             available_fen=line.available_fen,
         )
-    terms = version_in_force(line.product_code, today)
+    if terms is None:
+        terms = version_in_force(line.product_code, today)
     if terms is None:
         raise _invalid("该产品当前未在售", "The product is not on sale", "product_not_on_sale")
     if method not in terms.repayment_methods or method not in SCHEDULED_METHODS:
