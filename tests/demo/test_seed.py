@@ -210,9 +210,10 @@ def test_demo_command_prepares_the_bank_and_prints_every_role(capsys):
 
     from xinedai.org.choices import Role
 
-    call_command("demo", "--no-serve", "--households", "60")
+    call_command("demo", "--no-serve", "--households", "60", "--history-days", "30")
     out = capsys.readouterr().out
     assert Household.objects.count() == 60
+    assert "Lending history (贷款历史):" in out and "30 day-end batches" in out
     from django.utils import translation
 
     with translation.override("zh-hans"):
@@ -221,6 +222,7 @@ def test_demo_command_prepares_the_bank_and_prints_every_role(capsys):
     assert "xinedai-demo" in out
     call_command("demo", "--no-serve", "--households", "60")  # a second start seeds nothing more
     assert Household.objects.count() == 60
+    assert "Lending history" not in capsys.readouterr().out
 
 
 def test_demo_bank_has_a_trained_model_and_lines_for_most_households():

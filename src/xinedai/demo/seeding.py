@@ -54,6 +54,7 @@ class SeedResult:
     as_of: dt.date | None = None
     notes: list[str] = field(default_factory=list)
     credit: dict[str, Any] = field(default_factory=dict)
+    history: dict[str, Any] = field(default_factory=dict)
 
 
 def seed_bank(
@@ -63,12 +64,16 @@ def seed_bank(
     progress: Progress | None = None,
     as_of: dt.date | None = None,
     credit: bool = True,
+    history_days: int = 0,
 ) -> SeedResult:
     """Build the demo bank if missing, then top it up to `households` households.
 
     Runs in the caller's transaction when there is one (the `seed` command opens it); the household
     writing is one atomic block either way. A bank that already has `households` households is left
     as it is. Same (households, seed, as_of) on an empty database → the same rows.
+
+    With `history_days` (and `credit`), the bank then gets that many days of lending history (see
+    seed_lending_history), committed day by day: call it outside a transaction then.
     """
     started = time.perf_counter()
     as_of = as_of or business_today()
@@ -92,9 +97,27 @@ def seed_bank(
         with transaction.atomic():
             result.credit = seed_credit(seed=seed, as_of=as_of, progress=progress)
         seed_campaigns(as_of=as_of)
+        if history_days > 0:
+            result.history = seed_lending_history(seed=seed, as_of=as_of, days=history_days, progress=progress)
     result.accounts = demo_accounts()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def seed_lending_history(*, seed: int, as_of: dt.date, days: int, progress: Progress | None = None) -> dict[str, Any]:
+    """`days` of lending ending the day before `as_of`, through the real lending services and day-end
+    batch (demo.lending), on the lines of households outside the campaign villages (their lines are
+    the campaigns' own). Once only: nothing when the bank's business calendar has started.
+
+    Each day commits (its repayments and drawdowns, then each day-end step): call it outside any
+    transaction. Inside one, PostgreSQL would keep a lock on every temporary table the day-end batch
+    makes until the end, tens of thousands for two years, more than its shared lock table holds.
+    """
+    from .lending import seed_history
+
+    return seed_history(
+        seed=seed, as_of=as_of, days=days, progress=progress, exclude_villages=[v.pk for v in campaign_villages()]
+    )
 
 
 def demo_accounts() -> list[Account]:

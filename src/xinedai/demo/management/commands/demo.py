@@ -13,6 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import translation
 
+from xinedai.demo.lending import HISTORY_DAYS
+
 
 class Command(BaseCommand):
     help = "Run the demo bank: migrate, seed if empty, print the demo accounts, serve on http://127.0.0.1:8000."
@@ -24,8 +26,15 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="prepare the database and exit")
         parser.add_argument("--no-worker", action="store_true", help="do not start the background-job worker")
+        parser.add_argument(
+            "--history-days",
+            type=int,
+            default=HISTORY_DAYS,
+            help="days of lending history (drawdowns, repayments, day-end batches) to seed; 0 for none",
+        )
 
     def handle(self, *args, **opts) -> None:  # type: ignore[no-untyped-def]
+        from xinedai.demo.lending import summary_lines
         from xinedai.demo.seeding import demo_accounts, seed_bank
         from xinedai.households.models import Household
 
@@ -50,8 +59,16 @@ class Command(BaseCommand):
                         sys.stderr.write("\n")
                     sys.stderr.flush()
 
-            seed_bank(households=opts["households"], seed=opts["seed"], progress=progress)
+            result = seed_bank(
+                households=opts["households"],
+                seed=opts["seed"],
+                progress=progress,
+                history_days=opts["history_days"],
+            )
             self.stdout.write(f"seeded in {time.monotonic() - started:.1f} s")
+            if result.history:
+                with translation.override(settings.LANGUAGE_CODE):  # class names in the bank's language
+                    self.stdout.write("\n" + "\n".join(summary_lines(result.history)))
         with translation.override(settings.LANGUAGE_CODE):  # role names in the bank's language
             self._print_accounts(demo_accounts())
         self._print_customer(opts)

@@ -1,4 +1,5 @@
-"""`xinedai seed --households N [--seed S] [--as-of YYYY-MM-DD]`: build the demo bank and its households."""
+"""`xinedai seed --households N [--seed S] [--as-of YYYY-MM-DD] [--history-days D]`: build the demo bank and
+its households, and optionally its lending history."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import datetime as dt
 import sys
 import unicodedata
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import translation
 
-from xinedai.demo.seeding import seed_bank
+from xinedai.core.dates import business_today
+from xinedai.demo.lending import summary_lines
+from xinedai.demo.seeding import seed_bank, seed_lending_history
 
 
 def _pad(text: str, width: int) -> str:
@@ -27,11 +32,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--as-of", default=None, help="business date the data is relative to (default: today in Asia/Shanghai)"
         )
+        parser.add_argument(
+            "--history-days",
+            type=int,
+            default=0,
+            help="days of lending history before --as-of to run through the lending services and day-end batch",
+        )
 
     def handle(self, *args, **opts) -> None:  # type: ignore[no-untyped-def]
         if opts["households"] < 0:
             raise CommandError("--households must be 0 or more")
-        as_of = None
+        if opts["history_days"] < 0:
+            raise CommandError("--history-days must be 0 or more")
+        as_of = business_today()
         if opts["as_of"]:
             try:
                 as_of = dt.date.fromisoformat(opts["as_of"])
@@ -46,9 +59,14 @@ class Command(BaseCommand):
                 sys.stderr.write(f"{phase:<10} {done:>9}/{total} {done * 100 // max(total, 1):3d}%\n")
                 sys.stderr.flush()
 
-        # One transaction for the whole seed: a failure leaves the database as it was.
+        # One transaction for the whole bank: a failure leaves the database as it was. The lending history
+        # then commits day by day, as the day-end batch does (seeding.seed_lending_history).
         with transaction.atomic():
             result = seed_bank(households=opts["households"], seed=opts["seed"], progress=progress, as_of=as_of)
+        if opts["history_days"]:
+            result.history = seed_lending_history(
+                seed=opts["seed"], as_of=as_of, days=opts["history_days"], progress=progress
+            )
 
         out = self.stdout
         out.write("")
@@ -68,3 +86,7 @@ class Command(BaseCommand):
                 f"the bank already has {opts['households']} or more households: nothing created "
                 f"({result.seconds:.1f} s)"
             )
+        if result.history:
+            with translation.override(settings.LANGUAGE_CODE):  # class names in the bank's language
+                for line in summary_lines(result.history):
+                    out.write(line)
