@@ -7,9 +7,9 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 
-from tests.ledger.conftest import ON, C, D, counts, disburse
+from tests.ledger.conftest import ON, C, D, counts, disburse, repay
 from xinedai.core.errors import ValidationFailed
 from xinedai.core.models import AuditEntry
 from xinedai.ledger import services
@@ -220,3 +220,66 @@ def test_a_refused_post_leaves_the_callers_earlier_work_alone():
                 lines=[(A.LOAN_PRINCIPAL, D, 1, 2), (A.CUSTOMER_CLEARING, C, 2, 2)],
             )
     assert JournalEntry.objects.count() == 1 and Posting.objects.count() == 2
+
+
+def _captured(action) -> list[str]:  # type: ignore[no-untyped-def]
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        action()
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def test_a_key_known_to_be_new_is_posted_without_looking_for_it_and_still_audited(clerk):
+    """new_key=True (a disbursement keyed by the loan its transaction has just made): no look-up of the key,
+    no savepoint, the same entry, postings and audit row as a post that looks."""
+    lines = [(A.LOAN_PRINCIPAL, D, 700, 8, 2), (A.CUSTOMER_CLEARING, C, 700, 8, 2)]
+    made = []
+
+    def fresh() -> None:
+        with transaction.atomic():
+            made.append(
+                services.post(
+                    kind=EntryKind.DISBURSEMENT, posted_on=ON, key="new:8", lines=lines, actor=clerk, new_key=True
+                )
+            )
+
+    sql = _captured(fresh)
+    assert not [q for q in sql if 'FROM "ledger_journalentry"' in q and q.startswith("SELECT")]
+    if connection.vendor == "postgresql":  # the savepoint of fresh()'s own atomic block, nothing else
+        assert [q.split(" ")[0] for q in sql if "SAVEPOINT" in q] == ["SAVEPOINT", "RELEASE"]
+    looked = disburse(9, 700, line=2, actor=clerk)
+    entry = made[0]
+    assert entry.pk and entry._state.adding is False
+    assert list(entry.postings.order_by("id").values_list("account__code", "side", "amount_fen", "loan_id")) == [
+        (A.LOAN_PRINCIPAL, 1, 700, 8),
+        (A.CUSTOMER_CLEARING, -1, 700, 8),
+    ]
+    audits = {a.object_id: a for a in AuditEntry.objects.filter(action="ledger.post")}
+    a, b = audits[str(entry.pk)], audits[str(looked.pk)]
+    assert (a.actor, a.object_type, a.object_repr) == (clerk, "ledger.journalentry", f"{ON} disbursement new:8")
+    assert {**a.after, "key": None} == {**b.after, "key": None} and b.object_repr.endswith(looked.key)
+    # the caller's promise broken: the insert fails the transaction instead of replaying
+    before = counts()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services.post(kind=EntryKind.DISBURSEMENT, posted_on=ON, key="new:8", lines=lines, new_key=True)
+    assert counts() == before
+
+
+def test_account_ids_are_read_once_per_process_and_again_after_the_chart_is_synced():
+    services.sync_chart()
+    assert _captured(lambda: disburse(1, 100)).count(_CHART_READ) == 1
+    assert _captured(lambda: disburse(2, 100)).count(_CHART_READ) == 0
+    assert _captured(lambda: repay(2, 60, 40)).count(_CHART_READ) == 0  # the whole chart was read
+
+    def unknown() -> None:
+        with pytest.raises(ValidationFailed) as exc:
+            post([("999999", D, 1, 1), (A.CUSTOMER_CLEARING, C, 1, 1)])
+        assert exc.value.code == "ledger_unknown_account"
+
+    assert _captured(unknown).count(_CHART_READ) == 1  # a code not known yet: the chart is read again
+    services.sync_chart()  # what a flushed test database runs (post_migrate): the chart may have new ids
+    assert _captured(lambda: disburse(3, 100)).count(_CHART_READ) == 1
+
+
+_CHART_READ = 'SELECT "ledger_account"."code" AS "code", "ledger_account"."id" AS "id" FROM "ledger_account"'

@@ -116,6 +116,27 @@ def test_a_drawdown_locks_the_line_it_is_given_unless_its_caller_has(line):
     clean()
 
 
+def test_a_drawdown_is_audited_as_a_loan_and_as_a_journal_entry(line):
+    from xinedai.core.models import AuditEntry
+
+    loan = draw(line, 30_000 * Y)
+    entry = JournalEntry.objects.get(key=f"disbursement:loan:{loan.pk}")
+    audits = list(AuditEntry.objects.order_by("pk").values_list("action", "object_type", "object_id"))
+    assert audits[-2:] == [
+        ("lending.drawdown", "lending.loan", str(loan.pk)),
+        ("ledger.post", "ledger.journalentry", str(entry.pk)),
+    ]
+    assert AuditEntry.objects.get(action="ledger.post").after == {
+        "kind": "disbursement",
+        "key": entry.key,
+        "posted_on": TODAY.isoformat(),
+        "postings": 2,
+        "total_fen": 30_000 * Y,
+    }
+    assert (entry.posting_count, entry.total_fen) == (2, 30_000 * Y)
+    clean()
+
+
 def test_repayment_allocation_order_with_penalty_and_overdue(line):
     loan = draw(line)
     first, second = loan.instalments.order_by("number")[:2]

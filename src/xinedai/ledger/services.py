@@ -200,9 +200,8 @@ def _check_balanced(lines: list[Line]) -> int:
     return debits
 
 
-# post()'s two reads, compiled once per process and prepared on PostgreSQL (core.statements, decision 0006):
-# a channel drawdown posts one entry and must answer in well under 100 ms at 32 concurrent clients.
-_ACCOUNTS: statements.StatementCache[tuple[str, ...]] = statements.StatementCache(size=64)
+# post()'s reads, compiled once per process and prepared on PostgreSQL (core.statements, decision 0006): a
+# channel drawdown posts one entry and must answer in well under 100 ms at 32 concurrent clients.
 _KEY = statements.Marker("<entry key>")
 
 
@@ -212,16 +211,25 @@ def _entry_statement() -> statements.Statement:
     return statements.Statement.compile(queryset.values(*statements.columns(JournalEntry)), _KEY)
 
 
+@functools.cache
+def _chart_statement() -> statements.Statement:
+    return statements.Statement.compile(Account.objects.order_by().values("code", "id"))
+
+
+# Account ids by code, per database alias, kept for the life of the process: accounts are only ever added
+# (sync_chart, migrations), never renumbered or deleted (postings protect them), so a code found once keeps
+# its id; a code not known yet reads the chart again. A test flush re-creates the chart with new ids and
+# re-sends post_migrate, whose sync_chart() forgets what was kept.
+_ACCOUNT_IDS: dict[str, dict[str, int]] = {}
+
+
 def _account_ids(codes: Iterable[str], *, field: str = "lines") -> dict[str, int]:
     wanted = set(codes)
-    codes_key = tuple(sorted(wanted))  # the codes are compiled into the statement: they are its key
-    statement = _ACCOUNTS.get(
-        codes_key,
-        lambda: statements.Statement.compile(
-            Account.objects.filter(code__in=codes_key).order_by().values("code", "id")
-        ),
-    )
-    found = {row["code"]: row["id"] for row in statement.rows()}
+    alias = _chart_statement().alias
+    found = _ACCOUNT_IDS.get(alias)
+    if found is None or not wanted <= found.keys():
+        found = {row["code"]: row["id"] for row in _chart_statement().rows()}
+        _ACCOUNT_IDS[alias] = found
     missing = sorted(wanted - set(found))
     if missing:
         raise _invalid(
@@ -257,15 +265,52 @@ def _replayed(key: str, kind: str, digest: str) -> JournalEntry | None:
     return entry
 
 
-def _create_entry(**fields: Any) -> JournalEntry | None:
-    """Insert the entry; None when a concurrent transaction committed the same key first."""
+def _insert_entry(actor: Any, after: dict[str, Any], fields: dict[str, Any]) -> JournalEntry:
+    """The entry and its audit row: one prepared statement on PostgreSQL (core.audit.create_with_record)."""
+    entry = JournalEntry(created_at=now(), **fields)
+    audit.create_with_record(entry, actor, "ledger.post", after=after)
+    return entry
+
+
+def _create_entry(key: str, insert: Callable[[], JournalEntry]) -> JournalEntry | None:
+    """Insert the entry (`insert` does); None when a concurrent transaction committed the same key first."""
     try:
         with transaction.atomic():  # a savepoint: the unique key decides a race, the caller's work survives
-            return JournalEntry.objects.create(created_at=now(), **fields)
+            return insert()
     except IntegrityError:
-        if JournalEntry.objects.filter(key=fields["key"]).exists():
+        if JournalEntry.objects.filter(key=key).exists():
             return None
         raise
+
+
+def _write_postings(entry: JournalEntry, accounts: dict[str, int], rows: list[Line]) -> None:
+    """The entry's postings: one prepared INSERT … SELECT FROM unnest on PostgreSQL, bulk_create elsewhere."""
+    alias = entry._state.db or "default"
+    if statements.prepared_on(alias):
+        statements.insert_many(
+            alias,
+            Posting,
+            {
+                "entry_id": [entry.pk] * len(rows),
+                "account_id": [accounts[line.account] for line in rows],
+                "side": [line.side for line in rows],
+                "amount_fen": [line.amount_fen for line in rows],
+                "loan_id": [line.loan_id for line in rows],
+                "line_id": [line.line_id for line in rows],
+            },
+        )
+        return
+    Posting.objects.bulk_create(
+        Posting(
+            entry=entry,
+            account_id=accounts[line.account],
+            side=line.side,
+            amount_fen=line.amount_fen,
+            loan_id=line.loan_id,
+            line_id=line.line_id,
+        )
+        for line in rows
+    )
 
 
 def _actor_id(actor: Any) -> int | None:
@@ -280,12 +325,18 @@ def post(
     lines: Iterable[Sequence[Any]],
     actor: Any = None,
     memo: str = "",
+    new_key: bool = False,
 ) -> JournalEntry:
     """Post one balanced journal entry; lines are `Line`s or tuples
     `(account_code, side, amount_fen[, loan_id[, line_id]])`.
 
     Idempotent on `key`: the same key with the same lines returns the entry posted first (no new
     rows); with different lines it raises `KeyConflict`.
+
+    `new_key=True` says that no entry can exist under `key` yet, because the key names a row this same
+    transaction has just created (the disbursement of a loan inserted a moment ago): the look-up of an
+    earlier entry and the savepoint that lets a racing post of the key replay are skipped. Should the key
+    exist after all, the insert fails the caller's transaction (IntegrityError) instead of replaying.
     """
     _require_transaction()
     kind = _check_kind(kind)
@@ -295,40 +346,30 @@ def post(
     total = _check_balanced(rows)
     accounts = _account_ids(line.account for line in rows)
     digest = _lines_digest(kind, posted_on, rows)
-    existing = _replayed(key, kind, digest)
-    if existing is not None:
-        return existing
-    entry = _create_entry(
-        kind=kind,
-        posted_on=posted_on,
-        created_by_id=_actor_id(actor),
-        key=key,
-        memo=memo[:500],
-        posting_count=len(rows),
-        total_fen=total,
-        body_sha256=digest,
-    )
-    if entry is None:  # lost a race for the key: the winner's entry, if it is the same event
-        replay = _replayed(key, kind, digest)
-        assert replay is not None
-        return replay
-    Posting.objects.bulk_create(
-        Posting(
-            entry=entry,
-            account_id=accounts[line.account],
-            side=line.side,
-            amount_fen=line.amount_fen,
-            loan_id=line.loan_id,
-            line_id=line.line_id,
-        )
-        for line in rows
-    )
-    audit.record(
-        actor,
-        "ledger.post",
-        entry,
-        after={"kind": kind, "key": key, "posted_on": posted_on, "postings": len(rows), "total_fen": total},
-    )
+    fields = {
+        "kind": kind,
+        "posted_on": posted_on,
+        "created_by_id": _actor_id(actor),
+        "key": key,
+        "memo": memo[:500],
+        "posting_count": len(rows),
+        "total_fen": total,
+        "body_sha256": digest,
+    }
+    after = {"kind": kind, "key": key, "posted_on": posted_on, "postings": len(rows), "total_fen": total}
+    if new_key:
+        entry = _insert_entry(actor, after, fields)
+    else:
+        existing = _replayed(key, kind, digest)
+        if existing is not None:
+            return existing
+        created = _create_entry(key, lambda: _insert_entry(actor, after, fields))
+        if created is None:  # lost a race for the key: the winner's entry, if it is the same event
+            replay = _replayed(key, kind, digest)
+            assert replay is not None
+            return replay
+        entry = created
+    _write_postings(entry, accounts, rows)
     return entry
 
 
@@ -480,14 +521,18 @@ def post_many(
     if existing is not None:
         return existing
     entry = _create_entry(
-        kind=kind,
-        posted_on=posted_on,
-        created_by_id=_actor_id(actor),
-        key=key,
-        memo=memo[:500],
-        posting_count=count,
-        total_fen=total,
-        body_sha256=digest,
+        key,
+        lambda: JournalEntry.objects.create(
+            created_at=now(),
+            kind=kind,
+            posted_on=posted_on,
+            created_by_id=_actor_id(actor),
+            key=key,
+            memo=memo[:500],
+            posting_count=count,
+            total_fen=total,
+            body_sha256=digest,
+        ),
     )
     if entry is None:
         replay = _replayed(key, kind, digest)
@@ -639,4 +684,5 @@ def sync_chart(using: str = "default") -> int:
         if code not in have
     ]
     Account.objects.using(using).bulk_create(missing)
+    _ACCOUNT_IDS.pop(using, None)  # a flushed test database has the chart anew, under new ids
     return len(missing)

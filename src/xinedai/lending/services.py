@@ -202,6 +202,7 @@ def drawdown(
         ],
         actor=_user(actor),
         memo=f"用信放款 {line.product_code}",
+        new_key=True,  # keyed by the loan inserted above, in this transaction: no entry can have its key
     )
     return loan
 
