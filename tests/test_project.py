@@ -63,3 +63,18 @@ def test_sqlite_tests_run_on_a_shared_file_with_the_production_options(db):
     assert path and Path(path).is_file() and path == connection.settings_dict["TEST"]["NAME"]
     assert getattr(connection, "transaction_mode", None) == "IMMEDIATE"
     assert pragmas == ["wal", 30_000]
+
+
+def test_every_command_of_ours_answers_to_its_dashed_name(capsys):
+    """`xinedai some-command` reaches Django's some_command: a command module spelled with dashes would
+    not be found (the wrapper turns dashes into underscores)."""
+    from xinedai.__main__ import main
+
+    src = Path(__file__).resolve().parent.parent / "src" / "xinedai"
+    names = [p.stem for p in src.glob("*/management/commands/*.py") if p.stem != "__init__"]
+    assert "campaigns_activate" in names and all("-" not in n for n in names)
+    for name in names:
+        with pytest.raises(SystemExit) as exited:
+            main([name.replace("_", "-"), "--help"])
+        assert exited.value.code == 0, name
+    capsys.readouterr()

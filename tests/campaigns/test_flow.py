@@ -171,7 +171,7 @@ def test_campaign_from_roster_to_activated_lines(village):
 
 def call_command_output(*args: str) -> str:
     out = io.StringIO()
-    call_command("campaigns-activate", *args, stdout=out)
+    call_command("campaigns_activate", *args, stdout=out)  # `xinedai campaigns-activate` on the command line
     return out.getvalue()
 
 
