@@ -185,3 +185,19 @@ def test_insert_many_writes_what_the_orm_reads_back(users):
     assert statements.insert_many("default", AuditEntry, {"action": []}) == []
     with pytest.raises(ValueError, match="2 values of action for 1 rows"):
         statements.insert_many("default", AuditEntry, {"at": [at], "action": ["a", "b"]})
+
+
+def test_save_fields_writes_the_named_fields_as_save_update_fields_does(users):
+    from django.db import DatabaseError
+
+    user = get_user_model().objects.get(pk=users[0].pk)
+    user.first_name, user.last_name = "Mei", "not saved"
+    statements.save_fields(user, ["first_name"])
+    assert get_user_model().objects.filter(pk=user.pk).values_list("first_name", "last_name").get() == ("Mei", "")
+    with CaptureQueriesContext(connection) as ctx:
+        statements.save_fields(user, ["first_name"])
+    assert [q["sql"].split(" ")[0] for q in ctx.captured_queries] == ["UPDATE"]
+    gone = get_user_model()(pk=10**9, username="gone")
+    gone._state.adding, gone._state.db = False, "default"
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        statements.save_fields(gone, ["first_name"])

@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 import psycopg
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connections, models
+from django.db import DatabaseError, connections, models
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import QuerySet
 
@@ -252,6 +252,40 @@ def insert_many(alias: str, model: type[models.Model], columns: dict[str, Sequen
     with _cursor(connections[alias]) as cursor:
         cursor.execute(sql, params)
         return [int(row[0]) for row in cursor.fetchall()]
+
+
+_UPDATES: dict[tuple[str, type[models.Model], tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
+
+
+def save_fields(obj: models.Model, names: Sequence[str], *, using: str | None = None) -> None:
+    """`obj.save(update_fields=names)` as one prepared `UPDATE … WHERE pk = %s` on PostgreSQL (decision
+    0006): the ORM builds and compiles an UPDATE on every save. Values go through each field's pre_save
+    and get_db_prep_save as save() sends them; no model signals are sent (no model here has receivers).
+    Elsewhere it is save(update_fields=names)."""
+    alias = using or obj._state.db or "default"
+    if not prepared_on(alias):
+        obj.save(update_fields=list(names), using=alias)
+        return
+    meta = obj._meta
+    key = (alias, type(obj), tuple(names))
+    found = _UPDATES.get(key)
+    if found is None:
+        concrete = {n: f for f in meta.concrete_fields for n in (f.name, f.attname)}
+        fields = tuple(concrete[name] for name in names)
+        assert meta.pk is not None
+        sql = (
+            f"UPDATE {_qn(alias, meta.db_table)} SET {', '.join(f'{_qn(alias, f.column)} = %s' for f in fields)}"
+            f" WHERE {_qn(alias, meta.pk.column)} = %s"
+        )
+        found = _UPDATES[key] = (sql, fields)
+    sql, fields = found
+    connection = connections[alias]
+    params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields]
+    params.append(obj.pk)
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != 1:
+            raise DatabaseError("Save with update_fields did not affect any rows.")  # as save() raises it
 
 
 K = TypeVar("K", bound=Hashable)

@@ -191,7 +191,7 @@ def drawdown(
     loan: Loan = audit.create_with_record(new, actor, "lending.drawdown", after=after)  # type: ignore[assignment]
     _keep_schedule(loan, _write_schedule(loan, instalments))
     line.used_fen += amount_fen
-    line.save(update_fields=["used_fen"])
+    statements.save_fields(line, ["used_fen"])  # one prepared UPDATE on PostgreSQL
     ledger.post(
         kind=EntryKind.DISBURSEMENT,
         posted_on=today,
