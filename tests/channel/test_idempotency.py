@@ -165,3 +165,77 @@ def test_a_malformed_body_claims_no_key(channels, signed_line):
     assert resp.status_code == 422 and resp.json()["code"] == "invalid_request"
     assert not IdempotencyRecord.objects.exists()
     assert post(channels.client(), "/drawdowns", drawdown_body(signed_line), key="typo").status_code == 201
+
+
+def _takeover(key: str) -> None:
+    """What a retry does to a stale claim: raise its attempt number (channel.idempotency._claim)."""
+    from django.db.models import F
+
+    IdempotencyRecord.objects.filter(key=key, status="in_flight").update(attempt=F("attempt") + 1, claimed_at=now())
+
+
+def test_work_whose_claim_is_taken_over_meanwhile_commits_nothing(channels, signed_line, monkeypatch):
+    """The takeover check is the conditional update that stores the response: no row, nothing commits."""
+    from xinedai.ledger.models import JournalEntry
+
+    real = lending.drawdown
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        loan = real(*args, **kwargs)
+        _takeover("slow")
+        return loan
+
+    monkeypatch.setattr(lending, "drawdown", slow)
+    resp = post(channels.client(), "/drawdowns", drawdown_body(signed_line), key="slow")
+    assert resp.status_code == 409 and resp.json()["code"] == "idempotency_in_flight"
+    assert not Loan.objects.exists() and not JournalEntry.objects.exists()
+    signed_line.refresh_from_db()
+    assert signed_line.used_fen == 0
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_attempt_that_loses_its_claim_to_a_retry_is_rolled_back_and_the_retry_disburses(
+    channels, signed_line, monkeypatch
+):
+    """A takeover committed by another connection while the first attempt works (its record is not locked
+    until the end): the first attempt's work rolls back (409), the retry holding the claim disburses once."""
+    import threading
+
+    from django.db import connection, connections
+
+    from xinedai.ledger.models import JournalEntry
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite serialises writers at BEGIN IMMEDIATE")
+    real = lending.drawdown
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        loan = real(*args, **kwargs)
+
+        def retry_takes_over() -> None:
+            try:
+                _takeover("slow")
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=retry_takes_over)
+        thread.start()
+        thread.join(timeout=30)
+        assert not thread.is_alive()  # the record was not locked by the slow attempt's work
+        return loan
+
+    monkeypatch.setattr(lending, "drawdown", slow)
+    resp = post(channels.client(), "/drawdowns", drawdown_body(signed_line), key="slow")
+    monkeypatch.setattr(lending, "drawdown", real)
+    assert resp.status_code == 409 and resp.json()["code"] == "idempotency_in_flight"
+    assert not Loan.objects.exists() and not JournalEntry.objects.exists()
+    record = IdempotencyRecord.objects.get()
+    assert (record.status, record.attempt) == ("in_flight", 2)
+    # the retry that took the claim over runs the work (here: its claim has gone stale in turn)
+    IdempotencyRecord.objects.filter(pk=record.pk).update(claimed_at=now() - dt.timedelta(hours=1))
+    resp = post(channels.client(), "/drawdowns", drawdown_body(signed_line), key="slow")
+    assert resp.status_code == 201, resp.content
+    assert Loan.objects.count() == 1 and JournalEntry.objects.count() == 1
+    record.refresh_from_db()
+    assert (record.status, record.attempt) == ("done", 3)

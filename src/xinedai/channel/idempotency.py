@@ -5,17 +5,19 @@
    A key already there: a different request fingerprint → 422 `idempotency_key_mismatch`; done → the
    stored response is replayed (same status, same bytes, header `Idempotent-Replayed: true`); in flight
    → 409 `idempotency_in_flight`.
-2. **Work** in one transaction that first locks the record (and checks it still holds this attempt's
-   number), then runs the use case, then stores the response in the record — so the work and the
-   response it produced commit together or not at all.
+2. **Work** in one transaction that runs the use case, then stores the response in the record by a
+   conditional update (this attempt's number, still in flight) — so the work and the response it produced
+   commit together or not at all, and work whose claim was taken over meanwhile is rolled back (409).
 3. A **business failure** (BusinessError, 4xx) rolls the work back; its response is then stored in a
    short transaction and replayed like a success. An unexpected error releases the claim (deletes the
    record), so that a retry runs again.
 4. A **crash** between claim and commit leaves an in-flight record with no work behind it (the work
    transaction rolled back with the connection). After XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS (300)
    a retry takes the claim over: the attempt number goes up in a conditional update, and only the
-   attempt holding the current number may store a response. If the first attempt was merely slow, it
-   still holds its lock on the record: the takeover waits for it, then finds the record done and replays.
+   attempt holding the current number may store a response. If the first attempt was merely slow, the
+   first of the two conditional updates decides: the slow attempt stored its response first (the
+   takeover then finds the record done and replays it), or its store matches no row and its work rolls
+   back while the retry runs. Either way the work commits once.
 5. **Retention**: done records are deleted XINEDAI_CHANNEL_IDEMPOTENCY_RETENTION_DAYS (30) after they
    completed (purge_done, run by channel.tasks); a retry after that is a new request. Records in flight
    are never deleted.
@@ -28,7 +30,6 @@ the channel API's views are mounted non-atomic (channel.api.urls).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 import logging
@@ -128,21 +129,6 @@ def respond(status: int, text: str, *, replayed: bool = False) -> HttpResponse:
     return response
 
 
-_RECORD = statements.Marker(-(2**62) + 11)
-
-
-@functools.cache
-def _lock_statement() -> statements.Statement:
-    """Lock the record and read who holds it (compiled once, prepared on PostgreSQL: core.statements)."""
-    queryset = IdempotencyRecord.objects.select_for_update().filter(pk=_RECORD.value).order_by()
-    return statements.Statement.compile(queryset.values("attempt", "status"), _RECORD)
-
-
-def _still_held(record_id: int, attempt: int) -> bool:
-    row = _lock_statement().first(record_id)
-    return row is not None and row["attempt"] == attempt and row["status"] == IdempotencyStatus.IN_FLIGHT
-
-
 def _insert(record: IdempotencyRecord) -> None:
     """Insert the claim and commit it at once: outside a transaction, the INSERT is its own (one round trip
     instead of three); inside one (tests), a savepoint keeps a duplicate key from spoiling it."""
@@ -198,10 +184,19 @@ def _claim(client: ChannelClient, key: str, fp: str, request: HttpRequest) -> tu
 
 
 def _store(record_id: int, attempt: int, status: int, text: str) -> bool:
-    """Store the response of the attempt that still holds the claim; False if another attempt took it."""
+    """Store the response of the attempt that still holds the claim; False if another attempt took it.
+    One conditional UPDATE, prepared on PostgreSQL (core.statements.update_where)."""
     return bool(
-        IdempotencyRecord.objects.filter(pk=record_id, attempt=attempt, status=IdempotencyStatus.IN_FLIGHT).update(
-            status=IdempotencyStatus.DONE, response_status=status, response_body=text, completed_at=now()
+        statements.update_where(
+            router.db_for_write(IdempotencyRecord),
+            IdempotencyRecord,
+            {
+                "status": IdempotencyStatus.DONE.value,
+                "response_status": status,
+                "response_body": text,
+                "completed_at": now(),
+            },
+            {"id": record_id, "attempt": attempt, "status": IdempotencyStatus.IN_FLIGHT.value},
         )
     )
 
@@ -220,11 +215,12 @@ def execute(request: HttpRequest, client: ChannelClient, key: str | None, work: 
     record_id, attempt = claim
     try:
         with transaction.atomic():
-            if not _still_held(record_id, attempt):
-                raise _TakenOver
             status, body = work()
             text = render(body)
-            _store(record_id, attempt, status, text)
+            # The takeover check and the stored response are one conditional UPDATE at the end: no other
+            # attempt has raised the number, or nothing of this work commits (docs/decisions/0009).
+            if not _store(record_id, attempt, status, text):
+                raise _TakenOver
     except _TakenOver:
         raise _in_flight() from None
     except BusinessError as exc:
