@@ -7,8 +7,9 @@
 Builds once a PostgreSQL template database `xinedai_channel_bench_tpl`: the 20,000-household demo bank
 (`xinedai demo --no-serve`: a model, a strategy and ~17,500 active 信e贷 lines granted by the credit batch),
 and the contract accepted for every active line through `channel.services.accept_contract` (audit rows
-included). Every run then starts from a fresh copy of it, `xinedai_channel_bench`, issues a channel
-credential (`xinedai issue-channel-credential mobile_banking`) and starts gunicorn on 127.0.0.1:8766.
+included). Every run then starts from a fresh copy of it, `xinedai_channel_bench`, migrated to the code's
+latest migration, issues a channel credential (`xinedai issue-channel-credential mobile_banking`) and
+starts gunicorn on 127.0.0.1:8766.
 
 wrk keeps `--clients` connections busy. Each request is a drawdown of 10,000 RMB over 12 months (annuity)
 for the next customer of a shuffled list (`X-Customer-Id-Number`: the household head; a new
@@ -233,6 +234,8 @@ def prepare(args: argparse.Namespace) -> tuple[str, list[tuple[str, int]], dict[
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DB} TEMPLATE {TEMPLATE}")
+    # A template built before the latest migrations still serves: its copy is brought up to date (seconds).
+    xinedai("migrate", "--no-input")
     token = xinedai("issue-channel-credential", CHANNEL, "--name", "bench")
     with psycopg.connect(f"{SERVER}/{DB}") as conn:
         rows = conn.execute(
