@@ -214,3 +214,44 @@ def test_verify_reports_a_loan_that_disagrees_with_the_ledger(line):
     assert any(d.loan_id == loan.pk for d in report.differences)
     CreditLine.objects.filter(pk=line.pk).update(used_fen=1)
     assert any(d.line_id == line.pk for d in verify.run().differences)
+
+
+def test_the_loan_object_a_drawdown_returns_never_answers_from_a_stale_schedule(line):
+    """drawdown() hands back the schedule it wrote for the first answer only: after a repayment made
+    through another object, owed() on the returned one reads the schedule as it now is."""
+    loan = draw(line, 120_000 * Y)
+    fresh = services.owed(loan, TODAY)  # the answer to the drawdown itself: from the rows just written
+    assert fresh["buckets"]["overdue_principal"] == 0 and len(fresh["rows"]) == 12
+    first, second = Loan.objects.get(pk=loan.pk).instalments.order_by("number")[:2]
+    pay(loan, key="i1", today=first.due_on, amount=first.principal_fen + first.interest_fen)
+    later = services.owed(loan, second.due_on)  # the same object drawdown() returned
+    assert later["buckets"]["overdue_principal"] == later["buckets"]["overdue_interest"] == 0
+    assert later["buckets"]["principal"] == second.principal_fen
+    clean()
+
+
+def test_a_repayment_writes_only_the_instalments_it_pays(line):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    loan = draw(line, 120_000 * Y)
+    rows = list(Loan.objects.get(pk=loan.pk).instalments.order_by("number"))
+    for k, row in enumerate(rows[:4], start=1):
+        with CaptureQueriesContext(connection) as ctx:
+            pay(loan, key=f"i{k}", today=row.due_on, amount=row.principal_fen + row.interest_fen)
+        updates = [q for q in ctx.captured_queries if q["sql"].startswith('UPDATE "lending_instalment"')]
+        assert len(updates) == 1, [q["sql"][:80] for q in updates]  # the one due, not the k − 1 paid before
+    assert Loan.objects.get(pk=loan.pk).instalments.filter(status="paid").count() == 4
+    clean()
+
+
+def test_drawdown_and_repayment_audit_rows_carry_the_borrowers_outlet(line):
+    from xinedai.core.models import AuditEntry
+
+    loan = draw(line, 50_000 * Y)
+    first = Loan.objects.get(pk=loan.pk).instalments.order_by("number").first()
+    pay(loan, key="r1", today=first.due_on, amount=first.principal_fen + first.interest_fen)
+    outlet = line.household.village.grid.outlet.path
+    rows = AuditEntry.objects.filter(action__in=["lending.drawdown", "lending.repay"])
+    assert sorted(r.action for r in rows) == ["lending.drawdown", "lending.repay"]
+    assert {r.scope_path for r in rows} == {outlet} and outlet

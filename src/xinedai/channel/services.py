@@ -419,6 +419,7 @@ def draw(
         today=today,
         locked=True,
         terms=version,
+        scope_path=_scope(household),
     )
 
 

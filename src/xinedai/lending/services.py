@@ -20,6 +20,7 @@ from xinedai.core.dates import business_today, now
 from xinedai.core.errors import BusinessError, ValidationFailed
 from xinedai.credit.choices import LineStatus
 from xinedai.credit.models import CreditLine
+from xinedai.households.models import Household
 from xinedai.ledger import services as ledger
 from xinedai.ledger.choices import AccountCode, EntryKind, Side
 from xinedai.products.models import ProductVersion
@@ -99,6 +100,7 @@ def drawdown(
     today: dt.date | None = None,
     locked: bool = False,
     terms: ProductVersion | None = None,
+    scope_path: str | None = None,
 ) -> Loan:
     """Disburse a loan on an active line, exactly once per key. Two drawdowns racing on one line never
     together exceed its available limit: the line row is locked before the check.
@@ -188,7 +190,11 @@ def drawdown(
         created_at=now(),
         created_by=_user(actor),
     )
-    loan: Loan = audit.create_with_record(new, actor, "lending.drawdown", after=after)  # type: ignore[assignment]
+    # The audit row carries the borrower's outlet, so that the outlet's and branch's auditors see it.
+    scope = scope_path if scope_path is not None else _scope_of(line.household_id)
+    loan: Loan = audit.create_with_record(  # type: ignore[assignment]
+        new, actor, "lending.drawdown", after=after, scope_path=scope
+    )
     _keep_schedule(loan, _write_schedule(loan, instalments))
     line.used_fen += amount_fen
     statements.save_fields(line, ["used_fen"])  # one prepared UPDATE on PostgreSQL
@@ -261,6 +267,12 @@ def _write_schedule(loan: Loan, instalments: list[rules.Instalment]) -> list[Ins
 _WRITTEN = "_lending_written_schedule"
 
 
+def _scope_of(household_id: int) -> str:
+    """The org path of a household's outlet: the scope of its audit rows."""
+    path = Household.objects.filter(pk=household_id).values_list("village__grid__outlet__path", flat=True).first()
+    return path or ""
+
+
 def _keep_schedule(loan: Loan, rows: list[Instalment]) -> None:
     setattr(loan, _WRITTEN, (loan.schedule_version, rows))
 
@@ -270,8 +282,9 @@ def _keep_schedule(loan: Loan, rows: list[Instalment]) -> None:
 
 def _current(loan: Loan) -> list[Instalment]:
     """The loan's current schedule in number order: the rows its drawdown wrote if this is the loan object
-    drawdown() returned (and its schedule was not replaced since), otherwise read."""
-    kept = getattr(loan, _WRITTEN, None)
+    drawdown() returned and they were not used yet, otherwise read. Used once: a repayment made since
+    (repay() locks and changes a fresh object) would leave them stale on this one."""
+    kept = loan.__dict__.pop(_WRITTEN, None)
     if kept is not None and kept[0] == loan.schedule_version:
         return list(kept[1])
     return list(
@@ -439,6 +452,7 @@ def repay(
             "penalty_fen": alloc["penalty"],
             "settled": settled,
         },
+        scope_path=_scope_of(loan.household_id),
     )
     return repayment
 
@@ -452,6 +466,7 @@ def _apply_to_instalments(rows: list[Instalment], today: dt.date, alloc: dict[st
         kind = "overdue_" if r.due_on < today else ""
         take_i = min(left[kind + "interest"], r.interest_fen - r.paid_interest_fen)
         take_p = min(left[kind + "principal"], r.principal_fen - r.paid_principal_fen)
+        was = r.status
         if take_i or take_p:
             r.paid_interest_fen += take_i
             r.paid_principal_fen += take_p
@@ -459,7 +474,8 @@ def _apply_to_instalments(rows: list[Instalment], today: dt.date, alloc: dict[st
             left[kind + "principal"] -= take_p
         if r.paid_interest_fen == r.interest_fen and r.paid_principal_fen == r.principal_fen:
             r.status = InstalmentStatus.PAID
-        r.save(update_fields=["paid_interest_fen", "paid_principal_fen", "status"])
+        if take_i or take_p or r.status != was:  # rows paid before stay as they are: no write
+            r.save(update_fields=["paid_interest_fen", "paid_principal_fen", "status"])
 
 
 def _reschedule(loan: Loan, rows: list[Instalment], today: dt.date, balance_fen: int) -> None:
