@@ -251,11 +251,11 @@ def build(n: int, seed: int) -> None:
                 f"INSERT INTO {loan_t} (id, household_id, line_id, product_code, drawdown_key, channel, principal_fen,"
                 " annual_rate, penalty_rate, term_months, method, start_on, maturity_on, status,"
                 " principal_outstanding_fen, interest_receivable_fen, penalty_receivable_fen, schedule_version,"
-                " created_at, created_by_id, settled_on)"
+                " created_at, created_by_id, settled_on, offbook_interest_fen, offbook_penalty_fen)"
                 " SELECT loan, household, line, 'xinedai', 'bench:' || i, 'mobile', principal, rate / 1000000.0,"
                 f" rate * 1.5 / 1000000.0, term, {methods}, DATE '1970-01-01' + start::int,"
                 " DATE '1970-01-01' + maturity::int, 'active', outstanding, receivable, 0, 1,"
-                " TIMESTAMPTZ '2025-06-01 09:00+08', NULL, NULL FROM bench_loans"
+                " TIMESTAMPTZ '2025-06-01 09:00+08', NULL, NULL, 0, 0 FROM bench_loans"
             )
             print(f"  lines and loans written  {time.perf_counter() - t0:6.1f} s", file=sys.stderr, flush=True)
             cur.execute(
