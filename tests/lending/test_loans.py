@@ -252,6 +252,6 @@ def test_drawdown_and_repayment_audit_rows_carry_the_borrowers_outlet(line):
     first = Loan.objects.get(pk=loan.pk).instalments.order_by("number").first()
     pay(loan, key="r1", today=first.due_on, amount=first.principal_fen + first.interest_fen)
     outlet = line.household.village.grid.outlet.path
-    rows = AuditEntry.objects.filter(action__in=["lending.drawdown", "lending.repay"])
-    assert sorted(r.action for r in rows) == ["lending.drawdown", "lending.repay"]
-    assert {r.scope_path for r in rows} == {outlet} and outlet
+    rows = AuditEntry.objects.filter(action__in=["lending.drawdown", "lending.repay", "ledger.post"])
+    assert sorted(r.action for r in rows) == ["ledger.post", "ledger.post", "lending.drawdown", "lending.repay"]
+    assert {r.scope_path for r in rows} == {outlet} and outlet  # the journal entries' rows too

@@ -265,10 +265,10 @@ def _replayed(key: str, kind: str, digest: str) -> JournalEntry | None:
     return entry
 
 
-def _insert_entry(actor: Any, after: dict[str, Any], fields: dict[str, Any]) -> JournalEntry:
+def _insert_entry(actor: Any, after: dict[str, Any], fields: dict[str, Any], scope_path: str = "") -> JournalEntry:
     """The entry and its audit row: one prepared statement on PostgreSQL (core.audit.create_with_record)."""
     entry = JournalEntry(created_at=now(), **fields)
-    audit.create_with_record(entry, actor, "ledger.post", after=after)
+    audit.create_with_record(entry, actor, "ledger.post", after=after, scope_path=scope_path)
     return entry
 
 
@@ -326,6 +326,7 @@ def post(
     actor: Any = None,
     memo: str = "",
     new_key: bool = False,
+    scope_path: str = "",
 ) -> JournalEntry:
     """Post one balanced journal entry; lines are `Line`s or tuples
     `(account_code, side, amount_fen[, loan_id[, line_id]])`.
@@ -337,6 +338,9 @@ def post(
     transaction has just created (the disbursement of a loan inserted a moment ago): the look-up of an
     earlier entry and the savepoint that lets a racing post of the key replay are skipped. Should the key
     exist after all, the insert fails the caller's transaction (IntegrityError) instead of replaying.
+
+    `scope_path`: the org path of the outlet whose customer the entry concerns, for its audit row (an
+    entry of one loan is seen by that outlet's and branch's auditors; none: head office only).
     """
     _require_transaction()
     kind = _check_kind(kind)
@@ -358,12 +362,12 @@ def post(
     }
     after = {"kind": kind, "key": key, "posted_on": posted_on, "postings": len(rows), "total_fen": total}
     if new_key:
-        entry = _insert_entry(actor, after, fields)
+        entry = _insert_entry(actor, after, fields, scope_path)
     else:
         existing = _replayed(key, kind, digest)
         if existing is not None:
             return existing
-        created = _create_entry(key, lambda: _insert_entry(actor, after, fields))
+        created = _create_entry(key, lambda: _insert_entry(actor, after, fields, scope_path))
         if created is None:  # lost a race for the key: the winner's entry, if it is the same event
             replay = _replayed(key, kind, digest)
             assert replay is not None

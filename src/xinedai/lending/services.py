@@ -209,6 +209,7 @@ def drawdown(
         actor=_user(actor),
         memo=f"用信放款 {line.product_code}",
         new_key=True,  # keyed by the loan inserted above, in this transaction: no entry can have its key
+        scope_path=scope,
     )
     return loan
 
@@ -416,6 +417,7 @@ def repay(
         (AccountCode.OFF_BALANCE_INTEREST, Side.CREDIT, from_offbook + unearned_offbook),
         (AccountCode.OFF_BALANCE_PENALTY, Side.CREDIT, penalty_offbook),
     ]
+    scope = _scope_of(loan.household_id)  # the borrower's outlet: the scope of the audit rows
     entry = ledger.post(
         kind=EntryKind.REPAYMENT,
         posted_on=today,
@@ -423,6 +425,7 @@ def repay(
         lines=[(a, s, amt, loan.pk, loan.line_id) for a, s, amt in lines if amt > 0],
         actor=_user(actor),
         memo="还款",
+        scope_path=scope,
     )
     repayment = Repayment.objects.create(
         loan=loan,
@@ -452,7 +455,7 @@ def repay(
             "penalty_fen": alloc["penalty"],
             "settled": settled,
         },
-        scope_path=_scope_of(loan.household_id),
+        scope_path=scope,
     )
     return repayment
 
