@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from xinedai.core import audit, progress
 from xinedai.core.dates import business_today
 from xinedai.core.errors import BusinessError, NotFound
+from xinedai.core.forms import add_business_error
 from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_name
 
@@ -113,7 +114,7 @@ def campaign_create(request: HtmxHttpRequest) -> HttpResponse:
                     request.user, village=village, name=form.cleaned_data["name"], channel=form.cleaned_data["channel"]
                 )
         except BusinessError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            add_business_error(form, exc)
         else:
             messages.success(request, _("Campaign created."))
             return redirect("campaign-detail", pk=campaign.pk)

@@ -25,3 +25,9 @@ class YuanField(forms.CharField):
             return parse_yuan(text)
         except MoneyParseError as exc:
             raise forms.ValidationError(_("Enter an amount in yuan, at most two decimals.")) from exc
+
+
+def add_business_error(form: forms.Form, exc: Any) -> None:
+    """Show a service's BusinessError on the form: on the field it names when the form has it, else on
+    the form as a whole."""
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from xinedai.core.dates import business_today
 from xinedai.core.errors import BusinessError, NotFound
+from xinedai.core.forms import add_business_error
 from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_name
 from xinedai.households import access as household_access
@@ -38,10 +39,6 @@ from .forms import AlertReviewForm, ApplicationForm, ApproveForm, DecideForm, Re
 from .models import ChangeAlert, CreditDecision
 
 RECENT_DECISIONS = 10
-
-
-def _form_error(form: Any, exc: BusinessError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _reasons(decision: CreditDecision) -> list[str]:
@@ -206,7 +203,7 @@ def apply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                     product_code=form.cleaned_data["product"] or services.PRODUCT,
                 )
         except BusinessError as exc:
-            _form_error(form, exc)
+            add_business_error(form, exc)
         else:
             messages.success(request, _("Submitted for offline approval."))
             return redirect("credit-household", pk=h.pk)
@@ -290,7 +287,7 @@ def approve(request: HtmxHttpRequest, application_id: int) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                 )
         except BusinessError as exc:
-            _form_error(form, exc)
+            add_business_error(form, exc)
         else:
             messages.success(
                 request,
@@ -312,7 +309,7 @@ def reject(request: HtmxHttpRequest, application_id: int) -> HttpResponse:
             with transaction.atomic():
                 services.reject_application(request.user, application, reason=form.cleaned_data["reason"])
         except BusinessError as exc:
-            _form_error(form, exc)
+            add_business_error(form, exc)
         else:
             messages.success(request, _("Rejected: %(code)s.") % {"code": application.household.code})
             return redirect("credit-reviews")
@@ -380,7 +377,7 @@ def alert_review(request: HtmxHttpRequest, alert_id: int) -> HttpResponse:
                     request.user, alert, accept=form.cleaned_data["outcome"] == "accept", note=form.cleaned_data["note"]
                 )
         except BusinessError as exc:
-            _form_error(form, exc)
+            add_business_error(form, exc)
         else:
             messages.success(request, _("Alert reviewed."))
             return redirect("credit-alerts")

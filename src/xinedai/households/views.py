@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from xinedai.core import audit, progress
 from xinedai.core.dates import business_today
 from xinedai.core.errors import BusinessError
+from xinedai.core.forms import add_business_error
 from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_id_number, mask_name, mask_phone
 from xinedai.org.access import grids_for, villages_for
@@ -35,10 +36,6 @@ from .forms import DocumentForm, FileForm, HouseholdEditForm, HouseholdForm, Imp
 from .models import FileVersion, ImportJob
 from .roster import write_template
 from .tasks import import_households_task, progress_key, run_import_job
-
-
-def _form_error(form: Any, exc: BusinessError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _segment_badges(codes: list[str]) -> list[tuple[str, str]]:
@@ -157,9 +154,9 @@ def household_create(request: HtmxHttpRequest) -> HttpResponse:
                 )
         except BusinessError as exc:
             if exc.field in file_form.fields:
-                _form_error(file_form, exc)
+                add_business_error(file_form, exc)
             else:
-                _form_error(form, exc)
+                add_business_error(form, exc)
         else:
             messages.success(request, _("Household %(code)s created.") % {"code": h.code})
             return redirect("household-detail", pk=h.pk)
@@ -185,7 +182,7 @@ def household_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                 )
         except BusinessError as exc:
-            _form_error(form, exc)
+            add_business_error(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("household-detail", pk=h.pk)
@@ -203,7 +200,7 @@ def file_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             with transaction.atomic():
                 v = services.save_file_version(request.user, h, form.values_fen(), reason=form.cleaned_data["reason"])
         except BusinessError as exc:
-            _form_error(form, exc)
+            add_business_error(form, exc)
         else:
             messages.success(request, _("File saved as version %(n)s.") % {"n": v.version})
             return redirect("household-detail", pk=h.pk)
@@ -269,7 +266,7 @@ def member_edit(request: HtmxHttpRequest, pk: int, member_id: int | None = None)
                     reason=cd["reason"],
                 )
         except BusinessError as exc:
-            _form_error(form, exc)
+            add_business_error(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("household-detail", pk=h.pk)
@@ -322,7 +319,7 @@ def document_upload(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                     max_bytes=settings.XINEDAI_DOCUMENT_MAX_BYTES,
                 )
         except BusinessError as exc:
-            _form_error(form, exc)
+            add_business_error(form, exc)
         else:
             form = DocumentForm(initial={"dated_on": business_today()})
             messages.success(request, _("Document attached."))

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from xinedai.core.access import audit_entries_for
 from xinedai.core.errors import BusinessError
+from xinedai.core.forms import add_business_error
 from xinedai.households.access import households_for
 
 from . import access, services
@@ -70,7 +71,7 @@ def grid_detail(request: HttpRequest, grid_id: int) -> HttpResponse:
             try:
                 services.hand_over_grid(request.user, grid, to_manager=to, reason=form.cleaned_data["reason"])
             except BusinessError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                add_business_error(form, exc)
             else:
                 messages.success(request, _("The grid was handed over."))
                 return redirect("grid-detail", grid_id=grid.pk)

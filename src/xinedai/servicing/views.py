@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from xinedai.core.errors import BusinessError, PermissionDenied
+from xinedai.core.forms import add_business_error
 from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_id_number, mask_name
 from xinedai.households.models import Member
@@ -32,10 +33,6 @@ from .models import ClassificationRequest, LoanState
 PAGE_SIZE = 25
 RECENT_DECISIONS = 20
 QUEUE_SIZE = 50
-
-
-def _form_error(form: Any, exc: BusinessError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _choice(value: str | None, allowed: set[int]) -> int | None:
@@ -159,7 +156,7 @@ def request_classification(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                 )
         except BusinessError as exc:
-            _form_error(form, exc)
+            add_business_error(form, exc)
         else:
             messages.success(request, _("Classification request submitted: another person must approve it."))
             return redirect("loan-detail", pk=loan.pk)
@@ -239,7 +236,7 @@ def decide_classification(request: HtmxHttpRequest, request_id: int) -> HttpResp
                 else:
                     services.reject_classification(user, classification.pk, note=form.cleaned_data["note"])
         except BusinessError as exc:
-            _form_error(form, exc)
+            add_business_error(form, exc)
         else:
             if approve:
                 # The effective class is the worse of the approved one and the class by days past due.
