@@ -132,3 +132,35 @@ def test_the_page_offers_the_households_products_and_grants_the_chosen_one(catal
         {"mode": "model", "channel": "combined", "product": "zhuyang_dai"},
     )
     assert resp.status_code == 422 and CreditDecision.objects.count() == 1
+
+
+def test_an_officer_cannot_approve_beyond_the_products_cap_and_nothing_is_granted(catalogue):
+    from xinedai.credit.models import OfflineApplication
+    from xinedai.products.models import ProductVersion
+
+    with transaction.atomic():
+        app = services.submit_application(
+            catalogue.users["am1"],
+            catalogue.h1,
+            requested_limit_fen=80_000 * Y,
+            today=TODAY,
+            product_code="dapeng_dai",
+        )
+    assert app.product_code == "dapeng_dai"
+    # the product's terms change before the review: its cap falls below the request
+    ProductVersion.objects.filter(product__code="dapeng_dai").update(max_amount_fen=50_000 * Y)
+    with pytest.raises(ValidationFailed) as err, transaction.atomic():
+        services.approve_application(
+            catalogue.users["risk"], app, approved_limit_fen=80_000 * Y, reason="核实", today=TODAY
+        )
+    assert err.value.code == "over_product_cap"
+    app.refresh_from_db()
+    assert app.status == "submitted" and app.line_id is None
+    assert not CreditLine.objects.filter(household=catalogue.h1).exists()
+    assert not CreditDecision.objects.filter(mode="offline_approval").exists()
+    with transaction.atomic():
+        line = services.approve_application(
+            catalogue.users["risk"], app, approved_limit_fen=50_000 * Y, reason="按产品上限", today=TODAY
+        )
+    assert (line.product_code, line.limit_fen) == ("dapeng_dai", 50_000 * Y)
+    assert OfflineApplication.objects.get(pk=app.pk).status == "approved"
