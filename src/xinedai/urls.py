@@ -10,7 +10,11 @@ from .channel.api import urls as channel_urls
 admin.site.site_header = admin.site.site_title = _("Xin e-Dai configuration")
 admin.site.index_title = _("Organisation, grids, villages and staff")
 
+# The APIs first: Django tries the patterns in order, and the org and households includes at "" hold many
+# patterns every API request would otherwise be matched against before its own.
 urlpatterns = [
+    path("api/v1/channel/", channel_urls()),
+    path("api/v1/", api_urls()),
     path("", include("xinedai.org.urls")),
     path("", include("xinedai.households.urls")),
     path("monitoring/", include("xinedai.monitoring.urls")),
@@ -20,7 +24,5 @@ urlpatterns = [
     path("loans/", include("xinedai.servicing.urls")),
     path("m/", include("xinedai.portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/v1/channel/", channel_urls()),
-    path("api/v1/", api_urls()),
     path("django-admin/", admin.site.urls),
 ]
