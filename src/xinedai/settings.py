@@ -119,7 +119,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
 else:
+    # Django's backend with the per-request health check (SELECT 1) run at most once a second per
+    # connection (core/postgresql/base.py).
+    if DATABASES["default"]["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"):
+        DATABASES["default"]["ENGINE"] = "xinedai.core.postgresql"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    XINEDAI_DB_HEALTH_CHECK_SECONDS = float(os.environ.get("XINEDAI_DB_HEALTH_CHECK_SECONDS", "1"))
     if XINEDAI_PREPARED_STATEMENTS:
         # The few hot-path reads (core.statements) are prepared once per connection; a generic plan is
         # then kept instead of re-planning with each call's values, which cost more than running them
