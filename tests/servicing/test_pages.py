@@ -79,6 +79,21 @@ def test_filters_by_class_days_past_due_grid_and_manager(book):
     assert listed(book, "bm", f"?q={book.bank.h3.code}") == {c}
 
 
+def test_a_long_list_counts_up_to_the_cap_and_says_there_are_more(book, monkeypatch):
+    from xinedai.core import paging
+
+    monkeypatch.setattr(paging, "LIST_COUNT_CAP", 2)
+    resp = book.bank.client("bm").get("/loans/")
+    paginator = resp.context["page"].paginator
+    assert (paginator.count, paginator.capped, paginator.num_pages) == (2, True, 1)
+    assert len(resp.context["rows"]) == 2  # the newest two of the three
+    assert "超过 2 笔贷款" in resp.content.decode()
+    resp = book.bank.client("om1").get("/loans/")  # two loans in the outlet: exactly the cap, not more
+    paginator = resp.context["page"].paginator
+    assert (paginator.count, paginator.capped) == (2, False)
+    assert "笔贷款，请缩小筛选范围" not in resp.content.decode()
+
+
 def test_the_htmx_filter_returns_the_table_fragment(book):
     resp = book.bank.client("bm").get("/loans/?class=2", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results")
     html = resp.content.decode()

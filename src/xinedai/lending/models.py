@@ -53,6 +53,10 @@ class Loan(models.Model):
     class Meta:
         ordering = ["-start_on", "-id"]
         indexes = [
+            # The staff loan list, newest first: a page is read off this index, then checked against the
+            # user's scope, instead of sorting every loan in scope (2.7 s for a branch at 1 M loans).
+            # start_on never changes, so the day-end batch's updates of a loan stay HOT.
+            models.Index(fields=["start_on", "id"], name="lending_loan_start_on_id"),
             # The day-end batch looks for non-accrual loans back within 90 days: a few among a million.
             models.Index(
                 fields=["accrual_stopped_on"],

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -19,6 +18,7 @@ from xinedai.core.errors import BusinessError, PermissionDenied
 from xinedai.core.forms import add_business_error
 from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_id_number, mask_name
+from xinedai.core.paging import CappedPaginator
 from xinedai.households.models import Member
 from xinedai.lending.choices import LoanStatus
 from xinedai.lending.models import Loan
@@ -66,7 +66,7 @@ def loan_list(request: HtmxHttpRequest) -> HttpResponse:
     loans = queries.filter_loans(access.loans_for(user), f).select_related(
         "household__village__grid__outlet", "household__village__grid__owner__staff", "servicing"
     )
-    page = Paginator(loans.order_by("-start_on", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(loans.order_by("-start_on", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     ctx = {
