@@ -4,6 +4,11 @@
     .venv/bin/python bench/seed_households.py --households 1000000
     .venv/bin/python bench/pages.py [--database-url URL] [--repeat 5]
 
+A bank with loans gets the loan and portfolio pages measured too, e.g. the 1,000,000 loans of the
+day-end benchmark's bank (bench/eod.py builds it):
+
+    .venv/bin/python bench/pages.py --database-url postgresql://postgres@127.0.0.1:5432/xinedai_eod_bench
+
 Prints the median and worst of N requests per page, per role, through Django's test client (no
 network, no browser: the server's own cost).
 """
@@ -60,7 +65,26 @@ def main() -> None:
         ("api:am01", "/api/v1/households?limit=50"),
         ("api:am01", f"/api/v1/households/{am_household}"),
     ]
-    print(f"bank: {n:,} households · {django.db.connection.vendor} · {args.repeat} requests each")
+    from xinedai.lending.models import Loan
+
+    loan = Loan.objects.order_by("pk").values_list("pk", flat=True).first()
+    if loan is not None:
+        am_loan = Loan.objects.filter(household_id=am_household).values_list("pk", flat=True).first()
+        plan += [
+            ("bm01", "/loans/"),
+            ("bm01", "/loans/?dpd=90"),
+            ("bm01", "/loans/?class=3"),
+            ("bm01", "/loans/?q=王"),
+            ("bm01", f"/loans/{loan}/"),
+            ("bm01", "/loans/classifications/"),
+            ("bm01", "/monitoring/portfolio/"),
+            ("om01", "/loans/"),
+            ("om01", "/monitoring/portfolio/"),
+            ("am01", "/loans/"),
+            ("am01", f"/loans/{am_loan or loan}/"),
+        ]
+    loans = f" · {Loan.objects.count():,} loans" if loan is not None else ""
+    print(f"bank: {n:,} households{loans} · {django.db.connection.vendor} · {args.repeat} requests each")
     print(f"{'who':<10} {'path':<42} {'median ms':>10} {'max ms':>8} {'status':>6}")
     clients: dict[str, Client] = {}
     for who, path in plan:
