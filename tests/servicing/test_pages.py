@@ -94,6 +94,19 @@ def test_a_long_list_counts_up_to_the_cap_and_says_there_are_more(book, monkeypa
     assert "笔贷款，请缩小筛选范围" not in resp.content.decode()
 
 
+def test_filtered_or_not_the_list_is_newest_first(book):
+    """The two orders of servicing.queries.newest_first (off the index, or matches first) are one order."""
+    from xinedai.lending.models import Loan
+    from xinedai.servicing import queries
+
+    expected = list(Loan.objects.order_by("-start_on", "-id").values_list("pk", flat=True))
+    assert len(set(Loan.objects.values_list("start_on", flat=True))) > 1  # the order is not only by id
+    for f in (queries.LoanFilters(), queries.LoanFilters(dpd_over=0), queries.LoanFilters(risk_class=3)):
+        assert list(queries.newest_first(Loan.objects.all(), f).values_list("pk", flat=True)) == expected
+    rows = book.bank.client("bm").get("/loans/?class=1").context["rows"]
+    assert [r["loan"].pk for r in rows] == [pk for pk in expected if pk != book.b.pk]
+
+
 def test_the_htmx_filter_returns_the_table_fragment(book):
     resp = book.bank.client("bm").get("/loans/?class=2", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results")
     html = resp.content.decode()

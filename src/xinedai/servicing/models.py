@@ -86,6 +86,11 @@ class LoanState(models.Model):
             ),
             models.Index(fields=["period_start_on"], name="servicing_state_period_start"),
             models.Index(fields=["auto_class"], name="servicing_state_auto_class", condition=Q(auto_class__gt=1)),
+            # The loan list's filters by days past due and by class (servicing.queries.filter_loans): a few
+            # percent of the loans. Only those rows are in these indexes, so the daily update of every
+            # loan that is current stays HOT.
+            models.Index(fields=["days_past_due"], name="servicing_state_dpd", condition=Q(days_past_due__gt=0)),
+            models.Index(fields=["risk_class"], name="servicing_state_risk_class", condition=Q(risk_class__gt=1)),
         ]
 
     def __str__(self) -> str:

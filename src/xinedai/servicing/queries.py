@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from xinedai.core.masking import mask_id_number, mask_name
 from xinedai.households.models import Member
@@ -54,6 +55,22 @@ def filter_loans(loans: QuerySet[Loan], f: LoanFilters) -> QuerySet[Loan]:
     if f.manager is not None:
         loans = loans.filter(household__village__grid__owner_id=f.manager)
     return loans
+
+
+def newest_first(loans: QuerySet[Loan], f: LoanFilters) -> QuerySet[Loan]:
+    """The loan list's order: newest drawdown first.
+
+    A page is read off the (start_on, id) index, the filters checked on the way — searches included
+    (0.24–0.44 s for a branch at 1 M loans, common name, rare name or none; 0.5–1.7 s sorting the matches
+    instead). Filtered by days past due or by a class worse than normal, the matching loans are found first
+    (partial indexes) and then sorted: overdue and classified loans are mostly old ones, and walking the
+    index from the newest loan passed a third of a million loans before it found a page of them (3 s;
+    0.23–0.35 s this way). Sorting by an expression the index does not cover keeps the planner from that
+    walk; the order is the same.
+    """
+    if f.dpd_over is not None or f.risk_class not in (None, RiskClass.NORMAL):
+        return loans.order_by(Coalesce("start_on", "start_on").desc(), "-id")
+    return loans.order_by("-start_on", "-id")
 
 
 def state_of(loan: Loan) -> LoanState | None:

@@ -66,7 +66,7 @@ def loan_list(request: HtmxHttpRequest) -> HttpResponse:
     loans = queries.filter_loans(access.loans_for(user), f).select_related(
         "household__village__grid__outlet", "household__village__grid__owner__staff", "servicing"
     )
-    page = CappedPaginator(loans.order_by("-start_on", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(queries.newest_first(loans, f), PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     ctx = {
