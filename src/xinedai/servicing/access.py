@@ -59,6 +59,13 @@ def can_approve(user) -> bool:  # type: ignore[no-untyped-def]
     return bool(getattr(user, "is_authenticated", False) and user.has_perm(APPROVE_PERM))
 
 
+def require_approve(user) -> None:  # type: ignore[no-untyped-def]
+    if not can_approve(user):
+        raise PermissionDenied(
+            "您没有审批分类的权限", "You may not decide classification requests", code="forbidden_approve"
+        )
+
+
 def require_reviews(user) -> None:  # type: ignore[no-untyped-def]
     """The classification queue is for those who make or decide classification requests."""
     if not (can_request(user) or can_approve(user)):

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from xinedai.core.errors import BusinessError, PermissionDenied
+from xinedai.core.errors import BusinessError
 from xinedai.core.forms import add_business_error
 from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_id_number, mask_name
@@ -221,10 +221,7 @@ def classification_reviews(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def decide_classification(request: HtmxHttpRequest, request_id: int) -> HttpResponse:
     user = request.user
-    if not access.can_approve(user):
-        raise PermissionDenied(
-            "您没有审批分类的权限", "You may not decide classification requests", code="forbidden_approve"
-        )
+    access.require_approve(user)
     classification: ClassificationRequest = access.get_request(user, request_id, perm=access.APPROVE_PERM)
     form = ClassificationDecisionForm(request.POST, prefix=f"c{classification.pk}")
     if form.is_valid():
