@@ -51,6 +51,7 @@ def synthetic_candidates(n: int, seed: int = 3) -> list[demo.Candidate]:
             limit_fen=int(limits[i]) * 10_000_00,
             on_file_day=int(rng.integers(-300, 700)),
             risk=float(rng.beta(1.5, 70)),
+            stream=i,
         )
         for i in range(n)
     ]

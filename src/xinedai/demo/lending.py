@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Min, Sum
 
 from xinedai.core.dates import BANK_TZ
 from xinedai.core.money import format_wan
@@ -93,6 +93,10 @@ class Candidate:
     limit_fen: int
     on_file_day: int  # the day of the history its file was created (negative: before the history starts)
     risk: float  # probability of default under the demo's known process
+    # The key of its own random stream: its place among the bank's households (id − the smallest id), so
+    # that the same seed plans the same history whatever ids the database hands out (a PostgreSQL
+    # sequence does not restart when a test empties the tables).
+    stream: int
 
 
 @dataclass
@@ -269,7 +273,7 @@ def _household_loans(
     c: Candidate, terms: Terms, *, start: dt.date, days: int, seed: int, scale: float
 ) -> list[PlannedLoan]:
     """The loans one household draws over the history and how it repays them (its own random stream)."""
-    rng = np.random.default_rng([seed, c.household_id])
+    rng = np.random.default_rng([seed, c.stream])
     # When it first borrows: households on file before the history draw in its first months (the book
     # the bank already had); later ones some weeks after their file was made.
     first = int(rng.beta(1.0, 2.5) * 180) if c.on_file_day < 0 else c.on_file_day + 3 + int(rng.exponential(40))
@@ -406,13 +410,14 @@ def candidates(*, start: dt.date, as_of: dt.date, exclude_villages: list[int] | 
     if not by_household:
         return []
     created = dict(Household.objects.filter(pk__in=list(by_household)).values_list("pk", "created_at"))
+    first_id = Household.objects.aggregate(first=Min("pk"))["first"]
     out: list[Candidate] = []
     for ids, feats in iter_features(sorted(by_household), as_of=as_of):
         risk = 1 / (1 + np.exp(-default_logit(feats)))
         for hid, p in zip(ids.tolist(), risk.tolist(), strict=True):
             line_id, limit = by_household[hid]
             on_file = (created[hid].astimezone(BANK_TZ).date() - start).days
-            out.append(Candidate(hid, line_id, limit, on_file, float(p)))
+            out.append(Candidate(hid, line_id, limit, on_file, float(p), stream=hid - first_id))
     return out
 
 
