@@ -79,3 +79,27 @@ def test_anonymous_is_sent_to_login(bank, client):
     resp = client.get(f"/households/{bank.h1.pk}/")
     assert resp.status_code == 302
     assert resp["Location"].startswith("/accounts/login/")
+
+
+def test_long_household_and_audit_lists_count_up_to_the_cap(bank, monkeypatch):
+    """Both lists stop counting at the cap (core.paging): exact at it, "more than" beyond it."""
+    from xinedai.core import paging
+    from xinedai.core.models import AuditEntry
+
+    monkeypatch.setattr(paging, "LIST_COUNT_CAP", 2)
+    resp = bank.client("bm").get("/households/")  # three households in the branch
+    paginator = resp.context["page"].paginator
+    assert (paginator.count, paginator.capped, len(resp.context["rows"])) == (2, True, 2)
+    assert "超过 2 户" in resp.content.decode() and "第 1 页，共超过 1 页" in resp.content.decode()
+    resp = bank.client("om1").get("/households/")  # two in the outlet: exactly the cap
+    assert (resp.context["page"].paginator.count, resp.context["page"].paginator.capped) == (2, False)
+    assert "2 户" in resp.content.decode() and "超过" not in resp.content.decode()
+
+    assert AuditEntry.objects.count() > 2
+    resp = bank.client("auditor").get("/audit/")
+    assert (resp.context["page"].paginator.count, resp.context["page"].paginator.capped) == (2, True)
+    assert "第 1 页，共超过 1 页" in resp.content.decode()
+    monkeypatch.setattr(paging, "LIST_COUNT_CAP", 10_000)
+    resp = bank.client("auditor").get("/audit/")
+    assert resp.context["page"].paginator.count == AuditEntry.objects.count()
+    assert not resp.context["page"].paginator.capped

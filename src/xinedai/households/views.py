@@ -11,7 +11,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, HttpResponse
@@ -27,6 +26,7 @@ from xinedai.core.errors import BusinessError
 from xinedai.core.forms import add_business_error
 from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_id_number, mask_name, mask_phone
+from xinedai.core.paging import CappedPaginator
 from xinedai.org.access import grids_for, villages_for
 from xinedai.org.queries import fresh_since
 
@@ -60,7 +60,7 @@ def household_list(request: HtmxHttpRequest) -> HttpResponse:
         qs = qs.filter(three_elements_complete=f["complete"] == "1")
     if f.get("stale") == "1":
         qs = qs.filter(Q(file_updated_at__lt=fresh_since()) | Q(file_updated_at__isnull=True))
-    page = Paginator(qs.order_by("code"), 25).get_page(f.get("page"))
+    page = CappedPaginator(qs.order_by("code"), 25).get_page(f.get("page"))
     rows = [{"h": h, "head": mask_name(h.head_name), "segments": _segment_badges(h.segment_list)} for h in page]
     params = f.copy()
     params.pop("page", None)

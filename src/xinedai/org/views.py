@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 from xinedai.core.access import audit_entries_for
 from xinedai.core.errors import BusinessError
 from xinedai.core.forms import add_business_error
+from xinedai.core.paging import CappedPaginator
 from xinedai.households.access import households_for
 
 from . import access, services
@@ -103,7 +103,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(object_type=f["object_type"])
     if f.get("object_id"):
         qs = qs.filter(object_id=f["object_id"])
-    page = Paginator(qs, 50).get_page(f.get("page"))
+    page = CappedPaginator(qs, 50).get_page(f.get("page"))
     rows = []
     for e in page:
         before, after = e.before or {}, e.after or {}
