@@ -3,6 +3,7 @@
     .venv/bin/python bench/decision_api.py                       # gunicorn, 3 sync workers, wrk, 30 s
     .venv/bin/python bench/decision_api.py --workers 2 --threads 4 --duration 20      # gthread workers
     .venv/bin/python bench/decision_api.py --server waitress --load python --requests 3000
+    .venv/bin/python bench/decision_api.py --floor plain     # the stack alone: same server, no decision
 
 Creates (once) a PostgreSQL database `xinedai_api_bench` with a 20,000-household demo bank (model,
 strategy and lines included), issues a token for am01, starts the server on 127.0.0.1:8765 and has
@@ -12,7 +13,10 @@ reconnect). Prints the machine, the server configuration, req/s and the latency 
 
 The load generator is `wrk` (C, a few percent of one core) when installed, else Python threads with
 http.client (`--load python`), which take most of a core themselves and so inflate the figures on a
-2-core machine. gunicorn is the `serve` extra (`pip install -e '.[serve]'`). Goal (issue 3): p99 <= 50 ms
+2-core machine. `--floor plain` serves bench/floor_urls.py instead, under the same settings, middleware
+and server: the same path, body and answer through django-ninja, without token or decision, so the figures
+are what the stack alone allows on this machine; `--floor read` adds one single-row read of the household.
+gunicorn is the `serve` extra (`pip install -e '.[serve]'`). Goal (issue 3): p99 <= 50 ms
 with 32 concurrent clients.
 """
 
@@ -65,14 +69,18 @@ end
 """
 
 
-def env() -> dict[str, str]:
-    return {
+def env(floor: str = "none") -> dict[str, str]:
+    values = {
         **os.environ,
         "DATABASE_URL": URL,
         "XINEDAI_VAR_DIR": str(ROOT / "var" / "bench-api"),
         "DJANGO_SETTINGS_MODULE": "xinedai.settings",
         "XINEDAI_ALLOWED_HOSTS": "127.0.0.1",
     }
+    if floor != "none":
+        values["DJANGO_SETTINGS_MODULE"] = "floor_settings"
+        values["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "bench"), os.environ.get("PYTHONPATH")]))
+    return values
 
 
 def machine() -> str:
@@ -215,7 +223,8 @@ def run_python(args: argparse.Namespace, token: str, ids: list[int]) -> dict[str
 
 
 def run_wrk(args: argparse.Namespace, token: str, ids: list[int]) -> dict[str, float]:
-    script = WRK_SCRIPT % {"ids": ",".join(map(str, ids)), "token": token, "path": PATH}
+    path = PATH + ("?read=1" if args.floor == "read" else "")
+    script = WRK_SCRIPT % {"ids": ",".join(map(str, ids)), "token": token, "path": path}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(script)
     try:
@@ -245,12 +254,15 @@ def main() -> None:
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--requests", type=int, default=3000, help="python load: requests measured")
     parser.add_argument("--verbose", action="store_true", help="print wrk's own report too")
+    parser.add_argument(
+        "--floor", choices=["none", "plain", "read"], default="none", help="serve bench/floor_urls.py instead"
+    )
     args = parser.parse_args()
     if args.threads is None:
         args.threads = 1 if args.server == "gunicorn" else 32
     token, ids, pg = prepare()
     cmd, described = server_command(args)
-    server = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(cmd, env=env(args.floor), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until_up()
         result = run_wrk(args, token, ids) if args.load == "wrk" else run_python(args, token, ids)
@@ -259,6 +271,8 @@ def main() -> None:
         server.wait(10)
     load = f"wrk -t{args.wrk_threads} -c{args.clients} {args.duration} s" if args.load == "wrk" else "Python threads"
     print(f"machine     {machine()} · {pg} on the same machine")
+    if args.floor != "none":
+        described += f" · FLOOR ({args.floor}): bench/floor_urls.py, no token, no decision"
     print(f"server      {described} · load {load} · {args.clients} clients · {len(ids):,} households")
     print(
         f"requests    {int(result['requests']):,} in {result['seconds']:.1f} s = "
