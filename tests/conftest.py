@@ -33,6 +33,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
 
 @pytest.fixture(autouse=True)
+def _nothing_reused_from_another_test():  # type: ignore[no-untyped-def]
+    """Each test starts with empty per-process caches (core.reuse): another test's bank had other rows."""
+    from xinedai.core import reuse
+
+    reuse.forget_all()
+    yield
+    reuse.forget_all()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.VAR_DIR = tmp_path / "var"
     settings.MEDIA_ROOT = tmp_path / "media"

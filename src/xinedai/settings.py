@@ -107,6 +107,9 @@ TEMPLATES = [
 # PostgreSQL: prepare the hot-path statements on each connection (core.statements). Switch off behind a
 # pooler in transaction mode that cannot keep prepared statements (e.g. PgBouncer before 1.21).
 XINEDAI_PREPARED_STATEMENTS = _env_bool("XINEDAI_PREPARED_STATEMENTS", True)
+# Seconds a process reuses an API token's user and the active model, strategy and product terms it read
+# (core.reuse): a change made elsewhere applies within this time; 0 reads them on every request.
+XINEDAI_API_REUSE_SECONDS = float(os.environ.get("XINEDAI_API_REUSE_SECONDS", "1"))
 _default_db = f"sqlite:///{VAR_DIR / 'xinedai.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db), conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -1,6 +1,7 @@
 """The decision API's hot path (compiled statements, one query per concern) decides exactly as the services
-do, follows configuration, tokens, permissions and scope the moment they change, and stays within its
-query budget."""
+do, follows configuration, tokens, permissions and scope the moment they change in this process (and
+within XINEDAI_API_REUSE_SECONDS when another process changed them behind the models' back), and stays
+within its query budget."""
 
 import datetime as dt
 
@@ -104,6 +105,46 @@ def test_a_revoked_token_or_deactivated_user_is_refused_at_once(credit):
     credit.users["am1"].save(update_fields=["is_active"])
     assert post(client, household_id=credit.h1.pk).status_code == 401
     assert CreditDecision.objects.count() == before + 1
+
+
+class Clock:
+    """core.reuse's clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.at = 1_000.0
+
+    def __call__(self) -> float:
+        return self.at
+
+
+def test_a_change_made_elsewhere_applies_within_the_second(credit, monkeypatch):
+    """What another process changes (here a bare UPDATE, which no signal of this process sees): the
+    token's user and the active model and strategy are reused until the second is over, then re-read."""
+    from xinedai.core import reuse
+
+    clock = Clock()
+    monkeypatch.setattr(reuse.time, "monotonic", clock)
+    client, other = token_client(credit, "am1"), token_client(credit, "am2")
+    model = make_model(trained_by=credit.users["risk"], version=2)  # a draft (saving rows forgets: first)
+    first = post(client, household_id=credit.h1.pk).json()
+    ApiToken.objects.filter(user=credit.users["am1"]).update(revoked_at=dt.datetime(2026, 6, 30, tzinfo=dt.UTC))
+    services.ScoreModel.objects.filter(status="active").update(status="retired")
+    services.ScoreModel.objects.filter(pk=model.pk).update(status="active")
+    clock.at += 0.9
+    same = post(client, household_id=credit.h1.pk)
+    assert same.status_code == 200 and same.json()["model_version"] == first["model_version"] == "xinedai v1"
+    clock.at += 0.2  # 1.1 s after the first read: both are read again
+    resp = post(client, household_id=credit.h1.pk)
+    assert resp.status_code == 401 and resp.json()["code"] == "unauthenticated"
+    assert post(other, household_id=credit.h2.pk).json()["model_version"] == "xinedai v2"
+
+
+def test_with_reuse_off_every_request_reads_again(credit, settings):
+    settings.XINEDAI_API_REUSE_SECONDS = 0
+    client = token_client(credit, "am1")
+    assert post(client, household_id=credit.h1.pk).status_code == 200
+    ApiToken.objects.filter(user=credit.users["am1"]).update(revoked_at=dt.datetime(2026, 6, 30, tzinfo=dt.UTC))
+    assert post(client, household_id=credit.h1.pk).status_code == 401
 
 
 def test_permissions_come_from_groups_and_the_user_alike(credit):

@@ -7,3 +7,10 @@ class CreditConfig(AppConfig):
     name = "xinedai.credit"
     label = "credit"
     verbose_name = "Credit"
+
+    def ready(self) -> None:
+        from xinedai.core.reuse import forget_when_changed
+
+        from .models import LimitStrategy, ScoreModel
+
+        forget_when_changed(ScoreModel, LimitStrategy)  # the active model and strategy (core.reuse)

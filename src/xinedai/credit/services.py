@@ -31,7 +31,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 
-from xinedai.core import audit, statements
+from xinedai.core import audit, reuse, statements
 from xinedai.core.approvals import require_second_person
 from xinedai.core.dates import business_today, now
 from xinedai.core.errors import BusinessError, PermissionDenied, ValidationFailed
@@ -180,16 +180,28 @@ def _configuration_statement(family: str) -> statements.Statement:
 _CONFIGURATION: statements.StatementCache[str] = statements.StatementCache(size=8)
 
 
-def active_configuration(family: str = "xinedai") -> tuple[ScoreModel, LimitStrategy, rules.StrategyParams]:
-    """The active model and strategy, read in one small query on every decision.
+_ACTIVE: reuse.Reused[str, tuple[ScoreModel, LimitStrategy, rules.StrategyParams]] = reuse.Reused(size=8)
 
-    Nothing here is cached across requests: a model or strategy another process approved a moment ago is
-    used by the very next decision. What never changes for a given row — the compiled card (compiled_card)
+
+def active_configuration(family: str = "xinedai") -> tuple[ScoreModel, LimitStrategy, rules.StrategyParams]:
+    """The active model and strategy, read in one small query.
+
+    Both are reused for up to a second (core.reuse): a model or strategy approved in this process is
+    used by its very next decision, one approved in another process within that second, and every decision
+    records the versions it used. What never changes for a given row — the compiled card (compiled_card)
     and the parsed parameters (_strategy_params) — is built once per process, and so is the SQL. The model
     comes without its compiled card and report (loaded if asked for), the strategy with its number and
     parameters only (the rest likewise).
     """
     statement = _CONFIGURATION.get(family, lambda: _configuration_statement(family))
+    active = _ACTIVE.get(family, lambda: _read_configuration(statement, family))
+    assert active is not None
+    return active
+
+
+def _read_configuration(
+    statement: statements.Statement, family: str
+) -> tuple[ScoreModel, LimitStrategy, rules.StrategyParams]:
     row = statement.first()
     if row is None:
         raise NotConfigured("尚未启用评分模型", "No scorecard model is active", family=family)
@@ -208,6 +220,7 @@ def active_configuration(family: str = "xinedai") -> tuple[ScoreModel, LimitStra
 
 
 _PRODUCT_VERSIONS: statements.StatementCache[tuple[str, dt.date]] = statements.StatementCache(size=16)
+_PRODUCT_TERMS: reuse.Reused[tuple[str, dt.date], list[Any]] = reuse.Reused(size=64)
 
 
 def product_cap_fen(
@@ -242,7 +255,13 @@ def product_cap_fen(
             .values(*statements.columns(ProductVersion))
         ),
     )
-    versions = [statements.instance(ProductVersion, row, statement.alias) for row in statement.rows()]
+    # Reused for up to a second (core.reuse), like the active model: an approved version applies at once
+    # in the approving process, within the second elsewhere.
+    versions = _PRODUCT_TERMS.get(
+        (product_code, on),
+        lambda: [statements.instance(ProductVersion, row, statement.alias) for row in statement.rows()],
+    )
+    assert versions is not None
     if not versions and not Product.objects.filter(code=product_code).exists():
         return channel_cap
     i = product_rules.effective_index([(v.effective_from, v.version) for v in versions], on)

@@ -7,3 +7,10 @@ class ProductsConfig(AppConfig):
     name = "xinedai.products"
     label = "products"
     verbose_name = "Products"
+
+    def ready(self) -> None:
+        from xinedai.core.reuse import forget_when_changed
+
+        from .models import Product, ProductVersion
+
+        forget_when_changed(Product, ProductVersion)  # the terms in force (core.reuse)
