@@ -99,3 +99,25 @@ def test_both_binning_paths_agree_with_the_definition(n_edges):
     expected = np.searchsorted(np.array(edges), x, side="right")
     expected[np.isnan(x)] = n_edges + 1
     assert v.bin_values(x).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("n_edges", [1, 7, 16, 17, 40])
+def test_a_few_values_bin_as_many_do(n_edges):
+    """Below scorecard.SMALL values take a path of their own (one searchsorted; a dict per category)."""
+    from xinedai.credit.scorecard import SMALL
+
+    rng = np.random.default_rng(100 + n_edges)
+    edges = tuple(float(e) for e in np.sort(rng.choice(np.arange(-500, 500), n_edges, replace=False)))
+    v = Variable("x", NUMERIC, points=tuple(range(n_edges + 1)), missing_points=-1, edges=edges)
+    x = np.concatenate([rng.uniform(-600, 600, 1000), np.array(edges), [np.nan, np.inf, -np.inf]])
+    many = v.bin_values(x).tolist()
+    few = [
+        int(v.bin_values(x[i : i + SMALL - 1])[j])
+        for i in range(0, len(x), SMALL - 1)
+        for j in range(min(SMALL - 1, len(x) - i))
+    ]
+    assert few == many
+    cat = CARD.variables[1]
+    values = ["greenhouse", "breeder", "other", "x", None, float("nan"), 3, "", "Other"]
+    many_cats = cat.bin_values(values * SMALL).tolist()[: len(values)]
+    assert cat.bin_values(values).tolist() == many_cats == [0, 0, 1, 2, 2, 2, 2, 2, 2]

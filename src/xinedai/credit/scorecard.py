@@ -19,6 +19,9 @@ import numpy as np
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
+# Below this many values a variable is binned with one searchsorted (or a dict look-up per category): for
+# one applicant, numpy's per-call cost, not the arithmetic, is what counts.
+SMALL = 64
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Variable:
                 raise ValueError(f"{self.name}: one point value per category group")
         else:
             raise ValueError(f"{self.name}: unknown kind {self.kind!r}")
+        # Built once for bin_values: the edges as an array, each category's bin.
+        object.__setattr__(self, "_edges", np.asarray(self.edges, dtype=np.float64))
+        object.__setattr__(self, "_lookup", {cat: i for i, group in enumerate(self.categories) for cat in group})
 
     @property
     def table(self) -> tuple[int, ...]:
@@ -59,8 +65,9 @@ class Variable:
         """Bin indices (uint8) of an array of raw values: the hot path of scoring from raw values."""
         if self.kind == NUMERIC:
             x = np.asarray(values, dtype=np.float64)
-            if len(self.edges) > 16:
-                idx = np.searchsorted(np.asarray(self.edges, dtype=np.float64), x, side="right").astype(np.uint8)
+            if len(self.edges) > 16 or x.size < SMALL:
+                edges: np.ndarray = self._edges  # type: ignore[attr-defined]
+                idx = np.searchsorted(edges, x, side="right").astype(np.uint8)
                 idx[np.isnan(x)] = self.n_bins
                 return idx
             # A scorecard has a handful of bins: one vectorised comparison per split point is about four
@@ -70,7 +77,16 @@ class Variable:
                 out += x >= edge
             out += np.isnan(x) * np.uint8(self.n_bins)
             return out
-        lookup = {cat: i for i, group in enumerate(self.categories) for cat in group}
+        lookup: dict[str, int] = self._lookup  # type: ignore[attr-defined]
+        if len(values) < SMALL:  # one applicant: no numpy detour per category
+            return np.fromiter(
+                (
+                    self.n_bins if v is None or (isinstance(v, float) and v != v) else lookup.get(str(v), self.n_bins)
+                    for v in values
+                ),
+                dtype=np.uint8,
+                count=len(values),
+            )
         arr = np.asarray(values, dtype=object)
         codes, inverse = np.unique(arr.astype(str), return_inverse=True)
         mapped = np.array([lookup.get(c, self.n_bins) for c in codes], dtype=np.uint8)

@@ -15,6 +15,15 @@ import time
 
 from django.conf import settings
 from django.db.backends.postgresql import base
+from psycopg import _queries
+
+# psycopg converts a query's %s placeholders to $n once and keeps the result in a 128-entry LRU, except for
+# queries longer than 4 KiB (a guard against ORMs' multi-row INSERTs of varying length, which we write with
+# COPY or unnest instead). The decision's read of the household with its file, head, exposure, live line
+# and scope (households.access, 4.2 KiB) was therefore parsed again on every call, ~0.18 ms. Up to 16 KiB
+# is kept now: at most 2 MiB per process.
+if getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", 0) < 16384:
+    _queries.MAX_CACHED_STATEMENT_LENGTH = 16384
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
