@@ -43,6 +43,23 @@ def test_a_revoked_credential_is_refused_on_its_next_request(channels):
     assert AuditEntry.objects.filter(action="channel.credential.revoke", object_id=str(channels.mobile.pk)).count() == 1
 
 
+def test_a_credential_revoked_by_another_process_is_refused_within_the_second(channels, monkeypatch):
+    """A revocation this process did not see (a bare UPDATE, as from another server process) applies once
+    the credential's second of reuse is over (core.reuse)."""
+    from xinedai.core import reuse
+
+    clock = [500.0]
+    monkeypatch.setattr(reuse.time, "monotonic", lambda: clock[0])
+    client = channels.client()
+    assert get(client, "/lines").status_code == 200
+    ChannelClient.objects.filter(pk=channels.mobile.pk).update(revoked_at=channels.mobile.created_at)
+    clock[0] += 0.5
+    assert get(client, "/lines").status_code == 200
+    clock[0] += 0.6
+    resp = get(client, "/lines")
+    assert resp.status_code == 401 and resp.json()["code"] == "channel_unauthenticated"
+
+
 def test_a_staff_token_is_refused_and_a_channel_credential_is_not_a_staff_token(channels):
     with transaction.atomic():
         _, staff_secret = org.issue_token(None, channels.bank.users["am1"], name="t")

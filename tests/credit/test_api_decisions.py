@@ -74,6 +74,29 @@ def test_the_api_stores_what_the_service_stores(credit):
     assert audit.after["household"] == credit.h1.code and audit.after["limit_fen"] == via_api.limit_fen
 
 
+def test_the_answer_is_what_the_schema_says(credit):
+    """The view renders its answer without ninja's validation pass: hold it to DecisionOut here, field for
+    field and type for type, for a household and for a file given in full."""
+    from xinedai.credit.api import DecisionOut
+
+    client = token_client(credit, "am1")
+    file = {
+        "total_assets_fen": 580_000 * Y,
+        "total_liabilities_fen": 20_000 * Y,
+        "annual_income_fen": 120_000 * Y,
+        "annual_expenses_fen": 50_000 * Y,
+        "credit_inquiries_6m": 2,
+    }
+    for body in ({"household_id": credit.h1.pk}, {"file": file, "age": 40}):
+        resp = client.post(URL, body, content_type="application/json")
+        assert resp.status_code == 200, resp.content
+        assert resp["Content-Type"] == "application/json; charset=utf-8"
+        answer = resp.json()
+        assert DecisionOut.model_validate(answer).model_dump(mode="json") == answer
+        assert set(answer) == set(DecisionOut.model_fields)
+        assert answer["binding_label"] and answer["model_version"] == "xinedai v1"
+
+
 def test_a_newly_approved_strategy_and_model_serve_the_very_next_decision(credit):
     client = token_client(credit, "am1")
     first = post(client, household_id=credit.h1.pk).json()

@@ -2,8 +2,9 @@
 
 from typing import Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema
+from ninja.renderers import JSONRenderer
 
 from xinedai.core.errors import PermissionDenied
 
@@ -11,6 +12,7 @@ from . import services
 from .choices import BINDING_LABELS
 
 router = Router(tags=["credit"])
+_RENDERER = JSONRenderer()
 
 
 class FileIn(Schema):
@@ -79,7 +81,10 @@ def create_decision(request: HttpRequest, body: DecisionIn):  # type: ignore[no-
         product_code=body.product,
     )
     model = decision.score_model
-    return {
+    # Rendered as ninja renders, without a second pass through DecisionOut's validation (~0.2 ms, a tenth
+    # of a decision's Python): the fields come typed from the stored decision, and a test holds the answer
+    # to the schema (tests/credit/test_api_decisions.py).
+    answer = {
         "decision_id": decision.pk,
         "household_id": decision.household_id,
         "product": decision.product_code,
@@ -93,3 +98,5 @@ def create_decision(request: HttpRequest, body: DecisionIn):  # type: ignore[no-
         "strategy_version": decision.strategy.version,
         "inputs": decision.inputs,
     }
+    content = _RENDERER.render(request, answer, response_status=200)
+    return HttpResponse(content, content_type=f"{_RENDERER.media_type}; charset={_RENDERER.charset}")

@@ -11,6 +11,6 @@ class ProductsConfig(AppConfig):
     def ready(self) -> None:
         from xinedai.core.reuse import forget_when_changed
 
-        from .models import Product, ProductVersion
+        from .models import LprRate, Product, ProductVersion
 
-        forget_when_changed(Product, ProductVersion)  # the terms in force (core.reuse)
+        forget_when_changed(Product, ProductVersion, LprRate)  # the terms in force and the LPR (core.reuse)

@@ -7,7 +7,7 @@ import functools
 from collections import defaultdict
 from decimal import Decimal
 
-from xinedai.core import statements
+from xinedai.core import reuse, statements
 
 from . import rules
 from .choices import VersionStatus
@@ -39,12 +39,20 @@ def _versions_statement() -> statements.Statement:
     return statements.Statement.compile(queryset.order_by().values(*statements.columns(ProductVersion)), _CODE)
 
 
+# A product's approved versions and the LPR fixings are reused for up to a second (core.reuse): an approval
+# or a new fixing applies at once in the process that saved it, within the second in the others.
+_VERSIONS: reuse.Reused[str, list[ProductVersion]] = reuse.Reused(size=64)
+_LPR: reuse.Reused[str, list[tuple[dt.date, Decimal]]] = reuse.Reused(size=8)
+
+
 def version_in_force(code: str, on: dt.date) -> ProductVersion | None:
     """effective_version() by product code, for the hot paths (a drawdown): one query, compiled once per
     process and prepared on PostgreSQL (core.statements). None for an unknown product as for one not on sale."""
     statement = _versions_statement()
-    versions = [statements.instance(ProductVersion, row, statement.alias) for row in statement.rows(code)]
-    return _in_force(versions, on)
+    versions = _VERSIONS.get(
+        code, lambda: [statements.instance(ProductVersion, row, statement.alias) for row in statement.rows(code)]
+    )
+    return _in_force(versions or [], on)
 
 
 def catalogue(
@@ -80,7 +88,11 @@ def _lpr_statement() -> statements.Statement:
 
 
 def lpr_points(tenor: str) -> list[tuple[dt.date, Decimal]]:
-    return [(row["effective_on"], Decimal(row["rate"])) for row in _lpr_statement().rows(tenor)]
+    """The LPR fixings of a tenor, oldest first. Reused for up to a second (core.reuse), like the versions."""
+    points = _LPR.get(
+        tenor, lambda: [(row["effective_on"], Decimal(row["rate"])) for row in _lpr_statement().rows(tenor)]
+    )
+    return list(points or [])
 
 
 def rate_on(version: ProductVersion, on: dt.date) -> Decimal | None:

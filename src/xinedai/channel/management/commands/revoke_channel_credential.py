@@ -1,4 +1,6 @@
-"""`xinedai revoke-channel-credential PREFIX`: revoke a channel credential (its next request is refused)."""
+"""`xinedai revoke-channel-credential PREFIX`: revoke a channel credential.
+
+Its next request is refused (within XINEDAI_API_REUSE_SECONDS by servers already running, core.reuse)."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
