@@ -272,6 +272,7 @@ def server_command(args: argparse.Namespace) -> tuple[list[str], str]:
         f"--backlog={max(64, 4 * args.clients)}",
         f"--bind=127.0.0.1:{PORT}",
         "--graceful-timeout=30",
+        "--worker-tmp-dir=/dev/shm",  # the workers' heartbeat file in memory (docs/operations.md)
         "--log-level=warning",
         "xinedai.wsgi:application",
     ]
