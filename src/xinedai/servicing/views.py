@@ -63,15 +63,20 @@ def loan_list(request: HtmxHttpRequest) -> HttpResponse:
         StaffProfile.objects.filter(user_id__in={g.owner_id for g in grids if g.owner_id}).order_by("employee_no")
     )
     f = _filters(request.GET, {g.pk for g in grids}, {m.user_id for m in managers})
-    loans = queries.filter_loans(access.loans_for(user), f).select_related(
+    # The page's ids first, from a narrow query (the filters, the scope and the order), then its 25 loans
+    # with household, grid, manager and state: joining those for every match before the sort cost ~40 %
+    # of the page with 17,000 loans over 90 days past due in a branch (bench/pages.py).
+    ordered = queries.newest_first(queries.filter_loans(access.loans_for(user), f), f)
+    page = CappedPaginator(ordered.values_list("pk", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
+    ids = list(page)
+    loaded = Loan.objects.select_related(
         "household__village__grid__outlet", "household__village__grid__owner__staff", "servicing"
-    )
-    page = CappedPaginator(queries.newest_first(loans, f), PAGE_SIZE).get_page(request.GET.get("page"))
+    ).in_bulk(ids)
     params = request.GET.copy()
     params.pop("page", None)
     ctx = {
         "page": page,
-        "rows": queries.loan_rows(list(page)),
+        "rows": queries.loan_rows([loaded[pk] for pk in ids]),
         "f": f,
         "querystring": params.urlencode(),
         "grids": grids,
