@@ -1,15 +1,17 @@
 """What an API request reads on every call and the bank changes a few times a year, reused for a second.
 
-Every decision (POST /api/v1/credit/decisions) and every channel request used to read, besides the
-household, its caller's token with user, profile and permissions, the active model and strategy and the
-product's terms in force: three statements of five, about a third of a decision's cost (bench/README.md).
-A process now keeps what it read for `XINEDAI_API_REUSE_SECONDS` (default 1; 0 reads on every request).
+Every decision (POST /api/v1/credit/decisions) used to read, besides the household, its caller's token
+with user, profile and permissions, the active model and strategy and the product's terms in force: three
+statements of five, about a third of a decision's cost (bench/README.md); a channel drawdown likewise read
+its credential, the product's versions and the LPR fixings. A process now keeps what it read for
+`XINEDAI_API_REUSE_SECONDS` (default 1; 0 reads on every request). Decision 0010.
 
 What that means for the bank, and why it is safe:
 
 - A token or channel credential revoked, a user deactivated or given another role, a model, strategy or
-  product version approved takes effect in the process that made the change at once (its services clear
-  these caches) and in every other process within that second.
+  product version approved takes effect at once in the process that saved the change (saving the row
+  clears these caches: forget_when_changed) and in every other process within that second. A value read
+  while another thread's change was being committed may outlive it by that second too, no longer.
 - Every decision still records the model and strategy versions it used, so a decision made in the second
   after an approval with the model before it says so.
 - Nothing about a customer or a line is reused: the household, its file, its exposure and its lines are
