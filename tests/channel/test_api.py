@@ -366,6 +366,9 @@ def test_a_drawdowns_answer_is_the_schedule_it_wrote_read_back_by_nothing(channe
 
 
 def test_a_drawdown_reads_its_line_once_locked_and_then_looks_for_its_key(channels, signed_line):
+    from xinedai.core import reuse
+
+    reuse.forget_all()  # a cold process: the fixture's own decision has read the product's versions
     with CaptureQueriesContext(connection) as ctx:
         assert post(channels.client(), "/drawdowns", drawdown_body(signed_line), key="d1").status_code == 201
     sql = [q["sql"] for q in ctx.captured_queries]

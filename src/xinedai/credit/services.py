@@ -219,10 +219,6 @@ def _read_configuration(
     return model, strategy, _strategy_params(text)
 
 
-_PRODUCT_VERSIONS: statements.StatementCache[tuple[str, dt.date]] = statements.StatementCache(size=16)
-_PRODUCT_TERMS: reuse.Reused[tuple[str, dt.date], list[Any]] = reuse.Reused(size=64)
-
-
 def product_cap_fen(
     mode: str,
     channel: str,
@@ -238,34 +234,15 @@ def product_cap_fen(
     greenhouse growers) is only for households of one of them (`segments`, when given). Without a
     catalogue entry (a bank that has not loaded its catalogue) the channel cap applies alone.
     """
-    from xinedai.products import rules as product_rules
-    from xinedai.products.choices import VersionStatus
-    from xinedai.products.models import Product, ProductVersion
+    from xinedai.products.models import Product
+    from xinedai.products.queries import approved_versions, version_in_force
 
     channel_cap = channel_cap_fen
-    # One query in the usual case: the product's approved versions started by that date, chosen between as
-    # products.queries.effective_version does; the product row is read only when there are none.
-    statement = _PRODUCT_VERSIONS.get(
-        (product_code, on),
-        lambda: statements.Statement.compile(
-            ProductVersion.objects.filter(
-                product__code=product_code, status=VersionStatus.APPROVED, effective_from__lte=on
-            )
-            .order_by()
-            .values(*statements.columns(ProductVersion))
-        ),
-    )
-    # Reused for up to a second (core.reuse), like the active model: an approved version applies at once
-    # in the approving process, within the second elsewhere.
-    versions = _PRODUCT_TERMS.get(
-        (product_code, on),
-        lambda: [statements.instance(ProductVersion, row, statement.alias) for row in statement.rows()],
-    )
-    assert versions is not None
-    if not versions and not Product.objects.filter(code=product_code).exists():
+    # The product's approved versions, reused for up to a second (products.queries, core.reuse); the
+    # product row is read only when there are none.
+    if not approved_versions(product_code) and not Product.objects.filter(code=product_code).exists():
         return channel_cap
-    i = product_rules.effective_index([(v.effective_from, v.version) for v in versions], on)
-    terms = versions[i] if i is not None and versions[i].covers(on) else None
+    terms = version_in_force(product_code, on)
     if terms is None:
         raise ValidationFailed(
             "该产品当前未在售",

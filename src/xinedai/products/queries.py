@@ -45,14 +45,21 @@ _VERSIONS: reuse.Reused[str, list[ProductVersion]] = reuse.Reused(size=64)
 _LPR: reuse.Reused[str, list[tuple[dt.date, Decimal]]] = reuse.Reused(size=8)
 
 
-def version_in_force(code: str, on: dt.date) -> ProductVersion | None:
-    """effective_version() by product code, for the hot paths (a drawdown): one query, compiled once per
-    process and prepared on PostgreSQL (core.statements). None for an unknown product as for one not on sale."""
+def approved_versions(code: str) -> list[ProductVersion]:
+    """A product's approved versions, whatever their dates (none for an unknown product), for the hot
+    paths (a decision, a drawdown): one query, compiled once per process and prepared on PostgreSQL
+    (core.statements), its rows reused for up to a second (core.reuse)."""
     statement = _versions_statement()
     versions = _VERSIONS.get(
         code, lambda: [statements.instance(ProductVersion, row, statement.alias) for row in statement.rows(code)]
     )
-    return _in_force(versions or [], on)
+    return versions or []
+
+
+def version_in_force(code: str, on: dt.date) -> ProductVersion | None:
+    """effective_version() by product code, for the hot paths. None for an unknown product as for one not
+    on sale."""
+    return _in_force(approved_versions(code), on)
 
 
 def catalogue(
