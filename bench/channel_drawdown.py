@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/channel_drawdown.py                    # gunicorn 3 sync workers, wrk -c32, 30 s
     .venv/bin/python bench/channel_drawdown.py --retry-share 0.3 --duration 60
+    .venv/bin/python bench/channel_drawdown.py --server granian --workers 2   # decision 0011
     .venv/bin/python bench/channel_drawdown.py --rebuild          # build the template database anew
 
 Builds once a PostgreSQL template database `xinedai_channel_bench_tpl`: the 20,000-household demo bank
@@ -9,7 +10,7 @@ Builds once a PostgreSQL template database `xinedai_channel_bench_tpl`: the 20,0
 and the contract accepted for every active line through `channel.services.accept_contract` (audit rows
 included). Every run then starts from a fresh copy of it, `xinedai_channel_bench`, migrated to the code's
 latest migration, issues a channel credential (`xinedai issue-channel-credential mobile_banking`) and
-starts gunicorn on 127.0.0.1:8766.
+starts gunicorn (or `--server granian`) on 127.0.0.1:8766.
 
 wrk keeps `--clients` connections busy. Each request is a drawdown of 10,000 RMB over 12 months (annuity)
 for the next customer of a shuffled list (`X-Customer-Id-Number`: the household head; a new
@@ -24,10 +25,10 @@ drawn under its key); no key with two loans; one disbursement entry and one audi
 over its limit, and every line's used amount = what it had + its new loans; `xinedai ledger verify`.
 
 Prints the machine (cores, CPU, load average before and after), the server, req/s, p50/p90/p99/max,
-the status counts, and the CPU the gunicorn processes and their PostgreSQL backends spent per request
+the status counts, and the CPU the server processes and their PostgreSQL backends spent per request
 while measured (from /proc: on a machine shared with other work, the ceiling it implies for two idle
 cores says more than the latencies do). Goal (issue "Channel drawdown"): p99 <= 100 ms at 32 concurrent clients, no
-duplicate under retries. gunicorn is the `serve` extra (`pip install -e '.[serve]'`).
+duplicate under retries. gunicorn and granian are the `serve` extra (`pip install -e '.[serve]'`).
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def cpu_snapshot(server_pid: int) -> dict[str, dict[int, float]]:
-    """CPU so far of the gunicorn processes and of the PostgreSQL backends serving the bench database."""
+    """CPU so far of the server processes and of the PostgreSQL backends serving the bench database."""
     import psycopg
 
     children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
@@ -195,6 +196,22 @@ def cpu_snapshot(server_pid: int) -> dict[str, dict[int, float]]:
 
 def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
     return {side: sum(max(0.0, cpu - before[side].get(pid, 0.0)) for pid, cpu in after[side].items()) for side in after}
+
+
+def wait_for_requests_to_finish(limit: float = 10.0) -> float:
+    """Seconds until no key is in flight any more (at most `limit`). wrk hangs up on the requests it has
+    open when it stops; they still run to the end, but granian, stopped at that moment, would abandon
+    them mid-transaction (decision 0011), as an operator draining a server before a restart would not."""
+    import psycopg
+
+    start = time.perf_counter()
+    with psycopg.connect(f"{SERVER}/{DB}", autocommit=True) as conn:
+        while time.perf_counter() - start < limit:
+            row = conn.execute("SELECT count(*) FROM channel_idempotencyrecord WHERE status = 'in_flight'").fetchone()
+            if not row or not row[0]:
+                break
+            time.sleep(0.05)
+    return time.perf_counter() - start
 
 
 def xinedai(*args: str, database: str = DB) -> str:
@@ -260,6 +277,25 @@ def prepare(args: argparse.Namespace) -> tuple[str, list[tuple[str, int]], dict[
 
 
 def server_command(args: argparse.Namespace) -> tuple[list[str], str]:
+    if args.server == "granian":
+        # Rust HTTP/1.1 with keep-alive (wrk reuses its connections); one Python thread per worker process
+        # runs the application, as a sync gunicorn worker does.
+        granian = shutil.which("granian", path=str(ROOT / ".venv" / "bin")) or "granian"
+        cmd = [
+            granian,
+            "--interface=wsgi",
+            f"--workers={args.workers}",
+            f"--blocking-threads={args.threads}",
+            f"--backlog={max(128, 4 * args.clients)}",
+            "--host=127.0.0.1",
+            f"--port={PORT}",
+            "--no-ws",
+            "--http=1",
+            "--workers-kill-timeout=30",
+            "--log-level=warning",
+            "xinedai.wsgi:application",
+        ]
+        return cmd, f"granian {args.workers} workers × {args.threads} Python thread(s) (wsgi)"
     gunicorn = shutil.which("gunicorn", path=str(ROOT / ".venv" / "bin")) or "gunicorn"
     # As bench/decision_api.py: sync workers (a request at a time each, a connection per request) beat
     # keep-alive gthread workers on p99 on this machine.
@@ -418,7 +454,8 @@ def check(results: dict[str, Any], clients: int, used_before: dict[int, int]) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=32, help="concurrent connections (closed loop)")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
+    parser.add_argument("--workers", type=int, default=3, help="server worker processes")
     parser.add_argument("--worker-class", choices=["sync", "gthread"], help="default sync for 1 thread")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker")
     parser.add_argument("--duration", type=int, default=30, help="seconds measured")
@@ -445,8 +482,9 @@ def main() -> None:
         results["measured"] = run_wrk(args, token, customers, warmup=False)
         cpu = cpu_used(cpu_before, cpu_snapshot(server.pid))
         load_after = load_average()
+        drained = wait_for_requests_to_finish()
     finally:
-        server.terminate()  # graceful: the requests still running finish before the workers exit
+        server.terminate()  # graceful: gunicorn finishes the requests still running before its workers exit
         server.wait(60)
     checks = check(results, args.clients, used_before)
 
@@ -454,6 +492,7 @@ def main() -> None:
     statuses = result["statuses"]
     print(f"machine     {machine()} · {pg} on the same machine")
     print(f"load avg    {load_before} before · {load_after} at the end (1, 5, 15 min)")
+    print(f"drained     the requests wrk hung up on had finished {drained:.2f} s after it stopped")
     print(
         f"server      {described} · wrk -t{args.wrk_threads} -c{args.clients} {args.duration} s · "
         f"{len(customers):,} customers with an active line · retries {args.retry_share:.0%} "
@@ -472,7 +511,7 @@ def main() -> None:
     per = {side: seconds * 1000 / result["requests"] for side, seconds in cpu.items()}
     cores = os.cpu_count() or 1
     print(
-        f"cpu/request gunicorn {per['server']:.1f} ms · PostgreSQL {per['postgres']:.1f} ms (the measured mix) → "
+        f"cpu/request server {per['server']:.1f} ms · PostgreSQL {per['postgres']:.1f} ms (the measured mix) → "
         f"{cores} idle cores would serve at most ~{cores * 1000 / sum(per.values()):,.0f} req/s"
     )
     shown = ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items()))

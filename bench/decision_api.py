@@ -4,6 +4,7 @@
     .venv/bin/python bench/decision_api.py --workers 2 --threads 4 --duration 20      # gthread workers
     .venv/bin/python bench/decision_api.py --server waitress --load python --requests 3000
     .venv/bin/python bench/decision_api.py --floor plain     # the stack alone: same server, no decision
+    .venv/bin/python bench/decision_api.py --server granian  # Rust HTTP, keep-alive (decision 0011)
     .venv/bin/python bench/decision_api.py --server uwsgi    # a trial server (pip install uwsgi)
 
 Builds once a PostgreSQL template database `xinedai_api_bench_tpl` with the 20,000-household demo bank
@@ -12,14 +13,14 @@ fresh copy of it, `xinedai_api_bench` (`--keep` runs on the last run's copy inst
 audit rows have grown), issues a token for am01, starts the server on 127.0.0.1:8765 and has
 `--clients` connections each POST a decision for a random household of am01's grids, the next as soon
 as the last is answered (gunicorn's sync workers close a connection after each response; the clients
-reconnect). Prints the machine, the server configuration, req/s and the latency percentiles.
+reconnect; granian keeps them open). Prints the machine, the server configuration, req/s and the latency percentiles.
 
 The load generator is `wrk` (C, a few percent of one core) when installed, else Python threads with
 http.client (`--load python`), which take most of a core themselves and so inflate the figures on a
 2-core machine. `--floor plain` serves bench/floor_urls.py instead, under the same settings, middleware
 and server: the same path, body and answer through django-ninja, without token or decision, so the figures
 are what the stack alone allows on this machine; `--floor read` adds one single-row read of the household.
-gunicorn is the `serve` extra (`pip install -e '.[serve]'`). Goal (issue 3): p99 <= 50 ms
+gunicorn and granian are the `serve` extra (`pip install -e '.[serve]'`). Goal (issue 3): p99 <= 50 ms
 with 32 concurrent clients.
 """
 
@@ -185,6 +186,24 @@ def server_command(args: argparse.Namespace) -> tuple[list[str], str]:
         ]
         kind = worker_class if worker_class == "sync" else f"gthread × {args.threads} threads"
         return cmd, f"gunicorn {args.workers} workers ({kind})"
+    if args.server == "granian":
+        # Rust HTTP/1.1 with keep-alive (wrk reuses its connections): one Python thread per worker process
+        # runs the application, as a sync gunicorn worker does (`pip install -e '.[serve]'`).
+        granian = shutil.which("granian", path=str(ROOT / ".venv" / "bin")) or "granian"
+        cmd = [
+            granian,
+            "--interface=wsgi",
+            f"--workers={args.workers}",
+            f"--blocking-threads={args.threads}",
+            f"--backlog={max(128, 4 * args.clients)}",
+            "--host=127.0.0.1",
+            f"--port={PORT}",
+            "--no-ws",
+            "--http=1",
+            "--log-level=warning",
+            "xinedai.wsgi:application",
+        ]
+        return cmd, f"granian {args.workers} workers × {args.threads} Python thread(s) (wsgi)"
     if args.server == "uwsgi":
         # A trial, not the platform's server (`pip install uwsgi`): C HTTP parsing, workers taking turns at
         # one listening socket as gunicorn's sync workers do; the header closes each connection, as they do.
@@ -295,7 +314,7 @@ def run_wrk(args: argparse.Namespace, token: str, ids: list[int]) -> dict[str, f
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=32, help="concurrent connections (closed loop)")
-    parser.add_argument("--server", choices=["gunicorn", "waitress", "uwsgi"], default="gunicorn")
+    parser.add_argument("--server", choices=["gunicorn", "granian", "waitress", "uwsgi"], default="gunicorn")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (2 measured best here)")
     parser.add_argument("--worker-class", choices=["sync", "gthread"], help="gunicorn: default sync for 1 thread")
     parser.add_argument("--threads", type=int, help="threads per worker (default: gunicorn 1, waitress 32)")
@@ -312,7 +331,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.threads is None:
-        args.threads = 1 if args.server == "gunicorn" else 32
+        args.threads = 1 if args.server in ("gunicorn", "granian") else 32
     token, ids, pg = prepare(args)
     cmd, described = server_command(args)
     server = subprocess.Popen(cmd, env=env(args.floor), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

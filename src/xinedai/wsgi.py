@@ -1,4 +1,4 @@
-"""WSGI entry point for production servers (waitress, gunicorn)."""
+"""WSGI entry point for production servers (waitress, gunicorn, granian: docs/operations.md)."""
 
 import os
 
