@@ -103,3 +103,28 @@ def test_mobile_numbers(raw, out):
 def test_bad_mobile_numbers(raw):
     with pytest.raises(ValidationFailed):
         normalize_mobile(raw)
+
+
+@pytest.mark.parametrize(
+    ("area", "birth"),
+    [
+        ("370211", dt.date(1930, 5, 5)),  # Huangdao: created after 1930
+        ("370211", dt.date(1995, 12, 31)),
+        ("370203", dt.date(1970, 1, 1)),
+        ("110105", dt.date(1949, 12, 31)),
+        ("999999", dt.date(1980, 6, 1)),  # no such area
+        ("370281", dt.date(1989, 2, 28)),
+    ],
+)
+def test_the_kept_birth_place_answer_is_stdnums_answer_for_the_full_number(area, birth):
+    from stdnum.cn import ric
+    from stdnum.exceptions import ValidationError
+
+    number = make_resident_id(area, birth, 42)
+    try:
+        ric.get_birth_place(number)
+        stdnum_knows = True
+    except ValidationError:
+        stdnum_knows = False
+    for _ in range(2):  # computed, then kept
+        assert ("id_birth_place_unknown" not in parse_resident_id(number, today=TODAY).warnings) is stdnum_knows

@@ -9,6 +9,7 @@ its check-digit function.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -57,12 +58,20 @@ def parse_resident_id(value: str, *, today: dt.date) -> ResidentId:
         raise _fail("id_future_birth", "身份证号中的出生日期在未来", "The birth date in the ID number is in the future")
     if birth.year < 1900:
         raise _fail("id_birth_date", "身份证号中的出生日期不合理", "The birth date in the ID number is implausible")
-    warnings: list[str] = []
-    try:
-        ric.get_birth_place(number)
-    except StdnumError:
-        warnings.append("id_birth_place_unknown")
+    warnings = [] if known_birth_place(number[:6], birth.year) else ["id_birth_place_unknown"]
     return ResidentId(number=number, birth_date=birth, is_male=int(number[16]) % 2 == 1, warnings=warnings)
+
+
+@functools.lru_cache(maxsize=8192)
+def known_birth_place(area: str, year: int) -> bool:
+    """Whether stdnum knows the 6-digit area code as a county in the birth year. Its answer depends on
+    nothing else, and finding it scans stdnum's county table (~0.4 ms of every channel request, which
+    parses the customer's ID number), so it is kept per area and year: a few thousand pairs at most."""
+    try:
+        ric.get_birth_place(f"{area}{year:04d}01010000")
+    except StdnumError:
+        return False
+    return True
 
 
 def check_borrower_age(resident: ResidentId, *, today: dt.date) -> None:
