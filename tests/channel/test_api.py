@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import TODAY, pid
+from xinedai.channel.api import LoanDetailOut
 from xinedai.channel.models import ChannelApplication, ContractAcceptance
 from xinedai.core.masking import mask_id_number
 from xinedai.core.models import AuditEntry
@@ -363,6 +364,9 @@ def test_a_drawdowns_answer_is_the_schedule_it_wrote_read_back_by_nothing(channe
     assert touching == ["INSERT"]
     assert get(client, f"/loans/{resp.json()['id']}").json() == resp.json()
     assert len(resp.json()["schedule"]) == 12
+    # The answer is rendered without a second pass through its schema: it must be what the schema gives.
+    assert resp.json() == LoanDetailOut.model_validate(resp.json()).model_dump(mode="json")
+    assert post(client, "/drawdowns", drawdown_body(signed_line), key="d1").content == resp.content  # replayed
 
 
 def test_a_drawdown_reads_its_line_once_locked_and_then_looks_for_its_key(channels, signed_line):
