@@ -198,18 +198,25 @@ def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, flo
     return {side: sum(max(0.0, cpu - before[side].get(pid, 0.0)) for pid, cpu in after[side].items()) for side in after}
 
 
-def wait_for_requests_to_finish(limit: float = 10.0) -> float:
-    """Seconds until no key is in flight any more (at most `limit`). wrk hangs up on the requests it has
-    open when it stops; they still run to the end, but granian, stopped at that moment, would abandon
-    them mid-transaction (decision 0011), as an operator draining a server before a restart would not."""
+def wait_for_requests_to_finish(limit: float = 15.0, quiet: float = 0.5) -> float:
+    """Seconds until the server is idle: no key in flight and no new key for `quiet` seconds (at most
+    `limit`). wrk hangs up on the requests it has open when it stops; the server still runs them, and
+    those it had queued too, but granian, stopped at that moment, would abandon them mid-transaction
+    (decision 0011), as an operator draining a server before a restart would not."""
     import psycopg
 
     start = time.perf_counter()
+    last, since = (-1, -1), start
     with psycopg.connect(f"{SERVER}/{DB}", autocommit=True) as conn:
-        while time.perf_counter() - start < limit:
-            row = conn.execute("SELECT count(*) FROM channel_idempotencyrecord WHERE status = 'in_flight'").fetchone()
-            if not row or not row[0]:
-                break
+        while (now := time.perf_counter()) - start < limit:
+            row = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'in_flight') FROM channel_idempotencyrecord"
+            ).fetchone()
+            seen = (row[0], row[1]) if row else (0, 0)
+            if seen != last:
+                last, since = seen, now
+            elif seen[1] == 0 and now - since >= quiet:
+                return since - start
             time.sleep(0.05)
     return time.perf_counter() - start
 
@@ -492,7 +499,9 @@ def main() -> None:
     statuses = result["statuses"]
     print(f"machine     {machine()} · {pg} on the same machine")
     print(f"load avg    {load_before} before · {load_after} at the end (1, 5, 15 min)")
-    print(f"drained     the requests wrk hung up on had finished {drained:.2f} s after it stopped")
+    print(
+        f"drained     the requests wrk hung up on had finished {drained:.2f} s after it stopped (none for 0.5 s after)"
+    )
     print(
         f"server      {described} · wrk -t{args.wrk_threads} -c{args.clients} {args.duration} s · "
         f"{len(customers):,} customers with an active line · retries {args.retry_share:.0%} "
