@@ -177,6 +177,9 @@ XINEDAI_OTP_SENDER = os.environ.get("XINEDAI_OTP_SENDER", "xinedai.portal.sender
 # channels, and how long an Idempotency-Key stays "in flight" before a retry may take a crashed claim over.
 XINEDAI_CHANNEL_APPLICATIONS_PER_DAY = int(os.environ.get("XINEDAI_CHANNEL_APPLICATIONS_PER_DAY", "3"))
 XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS = int(os.environ.get("XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS", "300"))
+# PostgreSQL: a claim records its connection's backend process; a retry that finds that process gone takes
+# the claim over at once (channel.idempotency). 0 behind a pooler, whose process ids are not PostgreSQL's.
+XINEDAI_CHANNEL_CLAIM_HOLDER_CHECK = _env_bool("XINEDAI_CHANNEL_CLAIM_HOLDER_CHECK", True)
 # Done Idempotency-Key records older than this are purged (xinedai channel-purge-idempotency, daily).
 XINEDAI_CHANNEL_IDEMPOTENCY_RETENTION_DAYS = int(os.environ.get("XINEDAI_CHANNEL_IDEMPOTENCY_RETENTION_DAYS", "30"))
 

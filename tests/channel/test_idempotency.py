@@ -239,3 +239,96 @@ def test_a_slow_attempt_that_loses_its_claim_to_a_retry_is_rolled_back_and_the_r
     assert Loan.objects.count() == 1 and JournalEntry.objects.count() == 1
     record.refresh_from_db()
     assert (record.status, record.attempt) == ("done", 3)
+
+
+def _other_connection():  # type: ignore[no-untyped-def]
+    """Another connection to the test database, as another server process would hold, with its backend."""
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+        pid, started = cursor.fetchone()
+    return other, pid, started
+
+
+def _gone(pid: int) -> None:
+    """Wait (briefly) until PostgreSQL has ended a closed connection's backend."""
+    import time
+
+    from django.db import connection
+
+    for _ in range(100):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # the test runs in one transaction
+            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+            if cursor.fetchone() is None:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"backend {pid} still there")
+
+
+def test_a_claim_records_the_backend_of_its_connection(channels, signed_line):
+    from django.db import connection
+
+    assert post(channels.client(), "/drawdowns", drawdown_body(signed_line), key="k1").status_code == 201
+    record = IdempotencyRecord.objects.get(key="k1")
+    if connection.vendor != "postgresql":
+        assert (record.holder_pid, record.holder_started_at) == (None, None)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+        assert (record.holder_pid, record.holder_started_at) == cursor.fetchone()
+
+
+def test_a_claim_whose_connection_is_gone_is_taken_over_at_once(channels, signed_line, settings):
+    """A server process that died mid-request (killed, or a server abandoning a request at shutdown) took its
+    connection with it, and the work's transaction rolled back: a retry need not wait for the expiry.
+    While the claiming connection is there, the key is in flight (409)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite claims record no holder and wait for the expiry")
+    body = drawdown_body(signed_line)
+    other, pid, started = _other_connection()
+    claimed = now()
+    record = IdempotencyRecord.objects.create(
+        channel="mobile_banking",
+        key="abandoned",
+        fingerprint=_fingerprint(f"{URL}/drawdowns", body),
+        method="POST",
+        path=f"{URL}/drawdowns",
+        client=channels.mobile,
+        claimed_at=claimed,
+        holder_pid=pid,
+        holder_started_at=started,
+        created_at=claimed,
+    )
+    resp = post(channels.client(), "/drawdowns", body, key="abandoned")
+    assert resp.status_code == 409 and resp.json()["code"] == "idempotency_in_flight"
+    # a process id that PostgreSQL has given to a newer connection is not the holder
+    IdempotencyRecord.objects.filter(pk=record.pk).update(holder_started_at=started - dt.timedelta(seconds=1))
+    resp = post(channels.client(), "/drawdowns", body, key="abandoned")
+    assert resp.status_code == 201, resp.content
+    record.refresh_from_db()
+    assert (record.status, record.attempt) == ("done", 2)
+    # the same again, the holder's connection really closed: taken over well before the expiry
+    record2 = IdempotencyRecord.objects.create(
+        channel="mobile_banking",
+        key="abandoned-2",
+        fingerprint=_fingerprint(f"{URL}/drawdowns", body),
+        method="POST",
+        path=f"{URL}/drawdowns",
+        client=channels.mobile,
+        claimed_at=now(),
+        holder_pid=pid,
+        holder_started_at=started,
+        created_at=now(),
+    )
+    other.close()
+    _gone(pid)
+    resp = post(channels.client(), "/drawdowns", body, key="abandoned-2")
+    assert resp.status_code == 201, resp.content
+    record2.refresh_from_db()
+    assert (record2.status, record2.attempt, record2.holder_pid) == ("done", 2, record.holder_pid)
+    assert Loan.objects.filter(drawdown_key__in=["mobile_banking:abandoned", "mobile_banking:abandoned-2"]).count() == 2

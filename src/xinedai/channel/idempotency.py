@@ -12,7 +12,9 @@
    short transaction and replayed like a success. An unexpected error releases the claim (deletes the
    record), so that a retry runs again.
 4. A **crash** between claim and commit leaves an in-flight record with no work behind it (the work
-   transaction rolled back with the connection). After XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS (300)
+   transaction rolled back with the connection). On PostgreSQL the claim records its connection's
+   backend process (id and start): a retry that finds that process gone takes the claim over at once.
+   Otherwise (SQLite, a pooler, a process still there) after XINEDAI_CHANNEL_INFLIGHT_EXPIRY_SECONDS (300)
    a retry takes the claim over: the attempt number goes up in a conditional update, and only the
    attempt holding the current number may store a response. If the first attempt was merely slow, the
    first of the two conditional updates decides: the slow attempt stored its response first (the
@@ -38,7 +40,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 
@@ -139,8 +141,52 @@ def _insert(record: IdempotencyRecord) -> None:
         record.save(force_insert=True)
 
 
+def _holder_check() -> Any:
+    """The connection of the records (a DatabaseWrapper) when claims record their holder, else None."""
+    connection = connections[router.db_for_write(IdempotencyRecord)]
+    if connection.vendor != "postgresql" or not getattr(settings, "XINEDAI_CHANNEL_CLAIM_HOLDER_CHECK", True):
+        return None
+    return connection
+
+
+def _holder() -> tuple[int | None, dt.datetime | None]:
+    """The PostgreSQL backend process of this request's connection and when it started: recorded with the
+    claim. Read once per connection (the process id from libpq, its start from pg_stat_activity)."""
+    connection = _holder_check()
+    if connection is None:
+        return None, None
+    connection.ensure_connection()
+    raw = connection.connection
+    known = getattr(connection, "_xinedai_claim_holder", None)
+    if known is None or known[0] is not raw:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+            pid, started = cursor.fetchone()
+        known = (raw, pid, started)
+        connection._xinedai_claim_holder = known
+    return known[1], known[2]
+
+
+def _holder_gone(record: IdempotencyRecord) -> bool:
+    """Whether the connection that claimed the key no longer exists (PostgreSQL). Its work ran in a
+    transaction on that connection, which rolled back when the connection went: the claim need not wait
+    for its expiry. A claim without a holder (SQLite, behind a pooler) waits for it."""
+    connection = _holder_check()
+    if connection is None or record.holder_pid is None or record.holder_started_at is None:
+        return False
+    with connection.cursor() as cursor:
+        # Inside a transaction PostgreSQL answers from the activity snapshot taken at its first look.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND backend_start = %s",
+            [record.holder_pid, record.holder_started_at],
+        )
+        return cursor.fetchone() is None
+
+
 def _claim(client: ChannelClient, key: str, fp: str, request: HttpRequest) -> tuple[int, int] | HttpResponse:
     """Claim the key for this request: (record id, attempt) to go ahead, or the response to give instead."""
+    holder_pid, holder_started_at = _holder()
     for _ in range(5):
         at = now()
         try:
@@ -152,6 +198,8 @@ def _claim(client: ChannelClient, key: str, fp: str, request: HttpRequest) -> tu
                 path=request.path[:200],
                 client=client,
                 claimed_at=at,
+                holder_pid=holder_pid,
+                holder_started_at=holder_started_at,
                 created_at=at,
             )
             _insert(record)
@@ -170,13 +218,20 @@ def _claim(client: ChannelClient, key: str, fp: str, request: HttpRequest) -> tu
             )
         if found.status == IdempotencyStatus.DONE:
             return respond(found.response_status or 200, found.response_body, replayed=True)
-        if found.claimed_at > at - inflight_expiry():
+        if found.claimed_at > at - inflight_expiry() and not _holder_gone(found):
             raise _in_flight()
-        # Stale: the attempt that claimed it crashed (or is very slow; then this waits for its lock).
+        # Stale: the attempt that claimed it crashed, its connection gone or its time up (or it is very
+        # slow; then this waits for its lock).
         with transaction.atomic():
             taken = IdempotencyRecord.objects.filter(
                 pk=found.pk, status=IdempotencyStatus.IN_FLIGHT, attempt=found.attempt
-            ).update(attempt=F("attempt") + 1, claimed_at=at, client=client)
+            ).update(
+                attempt=F("attempt") + 1,
+                claimed_at=at,
+                client=client,
+                holder_pid=holder_pid,
+                holder_started_at=holder_started_at,
+            )
         if taken:
             log.warning("channel %s key %s: stale in-flight claim taken over", client.channel, key)
             return found.pk, found.attempt + 1

@@ -52,6 +52,10 @@ class IdempotencyRecord(models.Model):
     # Raised when a stale in-flight claim is taken over; only the attempt holding the number may finish.
     attempt = models.PositiveIntegerField(default=1)
     claimed_at = models.DateTimeField()
+    # PostgreSQL: the backend process of the connection that claimed the key, which runs the work in a
+    # transaction of its own; once that process is gone, the work has rolled back (channel.idempotency).
+    holder_pid = models.PositiveIntegerField(null=True, blank=True)
+    holder_started_at = models.DateTimeField(null=True, blank=True)  # that process's start (ids are reused)
     created_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
