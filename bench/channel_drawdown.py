@@ -47,6 +47,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import servers  # bench/servers.py, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 TEMPLATE = "xinedai_channel_bench_tpl"
@@ -285,24 +287,13 @@ def prepare(args: argparse.Namespace) -> tuple[str, list[tuple[str, int]], dict[
 
 def server_command(args: argparse.Namespace) -> tuple[list[str], str]:
     if args.server == "granian":
-        # Rust HTTP/1.1 with keep-alive (wrk reuses its connections); one Python thread per worker process
-        # runs the application, as a sync gunicorn worker does.
-        granian = shutil.which("granian", path=str(ROOT / ".venv" / "bin")) or "granian"
-        cmd = [
-            granian,
-            "--interface=wsgi",
-            f"--workers={args.workers}",
-            f"--blocking-threads={args.threads}",
-            f"--backlog={max(128, 4 * args.clients)}",
-            "--host=127.0.0.1",
-            f"--port={PORT}",
-            "--no-ws",
-            "--http=1",
-            "--workers-kill-timeout=30",
-            "--log-level=warning",
-            "xinedai.wsgi:application",
-        ]
-        return cmd, f"granian {args.workers} workers × {args.threads} Python thread(s) (wsgi)"
+        return servers.granian(
+            workers=args.workers,
+            threads=args.threads,
+            port=PORT,
+            clients=args.clients,
+            extra=("--workers-kill-timeout=30",),
+        )
     gunicorn = shutil.which("gunicorn", path=str(ROOT / ".venv" / "bin")) or "gunicorn"
     # As bench/decision_api.py: sync workers (a request at a time each, a connection per request) beat
     # keep-alive gthread workers on p99 on this machine.

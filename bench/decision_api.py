@@ -40,6 +40,8 @@ import threading
 import time
 from pathlib import Path
 
+import servers  # bench/servers.py, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 DB = "xinedai_api_bench"
@@ -187,23 +189,7 @@ def server_command(args: argparse.Namespace) -> tuple[list[str], str]:
         kind = worker_class if worker_class == "sync" else f"gthread × {args.threads} threads"
         return cmd, f"gunicorn {args.workers} workers ({kind})"
     if args.server == "granian":
-        # Rust HTTP/1.1 with keep-alive (wrk reuses its connections): one Python thread per worker process
-        # runs the application, as a sync gunicorn worker does (`pip install -e '.[serve]'`).
-        granian = shutil.which("granian", path=str(ROOT / ".venv" / "bin")) or "granian"
-        cmd = [
-            granian,
-            "--interface=wsgi",
-            f"--workers={args.workers}",
-            f"--blocking-threads={args.threads}",
-            f"--backlog={max(128, 4 * args.clients)}",
-            "--host=127.0.0.1",
-            f"--port={PORT}",
-            "--no-ws",
-            "--http=1",
-            "--log-level=warning",
-            "xinedai.wsgi:application",
-        ]
-        return cmd, f"granian {args.workers} workers × {args.threads} Python thread(s) (wsgi)"
+        return servers.granian(workers=args.workers, threads=args.threads, port=PORT, clients=args.clients)
     if args.server == "uwsgi":
         # A trial, not the platform's server (`pip install uwsgi`): C HTTP parsing, workers taking turns at
         # one listening socket as gunicorn's sync workers do; the header closes each connection, as they do.

@@ -1,0 +1,32 @@
+"""The server command lines the API benchmarks share (bench/decision_api.py, bench/channel_drawdown.py)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def granian(
+    *, workers: int, threads: int, port: int, clients: int, extra: tuple[str, ...] = ()
+) -> tuple[list[str], str]:
+    """granian as docs/operations.md runs it (decision 0011): Rust HTTP/1.1 with keep-alive (wrk reuses its
+    connections), one Python thread per worker process running the application as a sync gunicorn worker
+    does. `pip install -e '.[serve]'`."""
+    command = shutil.which("granian", path=str(ROOT / ".venv" / "bin")) or "granian"
+    cmd = [
+        command,
+        "--interface=wsgi",
+        f"--workers={workers}",
+        f"--blocking-threads={threads}",
+        f"--backlog={max(128, 4 * clients)}",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        "--no-ws",
+        "--http=1",
+        *extra,
+        "--log-level=warning",
+        "xinedai.wsgi:application",
+    ]
+    return cmd, f"granian {workers} workers × {threads} Python thread(s) (wsgi)"
