@@ -96,19 +96,26 @@ def _fingerprint(path: str, body: dict, customer: str = H1) -> str:
     return idempotency.fingerprint(request)
 
 
-def test_a_key_in_flight_answers_409_until_its_claim_goes_stale(channels, signed_line, settings):
-    body = drawdown_body(signed_line)
+def _left_in_flight(channels, key: str, body: dict, **fields) -> IdempotencyRecord:  # type: ignore[no-untyped-def]
+    """The claim a drawdown request that crashed (or was abandoned) mid-way leaves behind."""
     claimed = now()
-    record = IdempotencyRecord.objects.create(  # what a request that crashed mid-way leaves behind
+    return IdempotencyRecord.objects.create(
         channel="mobile_banking",
-        key="crashed",
+        key=key,
         fingerprint=_fingerprint(f"{URL}/drawdowns", body),
         method="POST",
         path=f"{URL}/drawdowns",
         client=channels.mobile,
         claimed_at=claimed,
         created_at=claimed,
+        **fields,
     )
+
+
+def test_a_key_in_flight_answers_409_until_its_claim_goes_stale(channels, signed_line, settings):
+    body = drawdown_body(signed_line)
+    record = _left_in_flight(channels, "crashed", body)
+    claimed = record.claimed_at
     resp = post(channels.client(), "/drawdowns", body, key="crashed")
     assert resp.status_code == 409 and resp.json()["code"] == "idempotency_in_flight"
     assert not Loan.objects.exists()
@@ -291,41 +298,21 @@ def test_a_claim_whose_connection_is_gone_is_taken_over_at_once(channels, signed
         pytest.skip("PostgreSQL only: SQLite claims record no holder and wait for the expiry")
     body = drawdown_body(signed_line)
     other, pid, started = _other_connection()
-    claimed = now()
-    record = IdempotencyRecord.objects.create(
-        channel="mobile_banking",
-        key="abandoned",
-        fingerprint=_fingerprint(f"{URL}/drawdowns", body),
-        method="POST",
-        path=f"{URL}/drawdowns",
-        client=channels.mobile,
-        claimed_at=claimed,
-        holder_pid=pid,
-        holder_started_at=started,
-        created_at=claimed,
-    )
-    resp = post(channels.client(), "/drawdowns", body, key="abandoned")
-    assert resp.status_code == 409 and resp.json()["code"] == "idempotency_in_flight"
-    # a process id that PostgreSQL has given to a newer connection is not the holder
-    IdempotencyRecord.objects.filter(pk=record.pk).update(holder_started_at=started - dt.timedelta(seconds=1))
-    resp = post(channels.client(), "/drawdowns", body, key="abandoned")
-    assert resp.status_code == 201, resp.content
-    record.refresh_from_db()
-    assert (record.status, record.attempt) == ("done", 2)
-    # the same again, the holder's connection really closed: taken over well before the expiry
-    record2 = IdempotencyRecord.objects.create(
-        channel="mobile_banking",
-        key="abandoned-2",
-        fingerprint=_fingerprint(f"{URL}/drawdowns", body),
-        method="POST",
-        path=f"{URL}/drawdowns",
-        client=channels.mobile,
-        claimed_at=now(),
-        holder_pid=pid,
-        holder_started_at=started,
-        created_at=now(),
-    )
-    other.close()
+    try:
+        record = _left_in_flight(channels, "abandoned", body, holder_pid=pid, holder_started_at=started)
+        resp = post(channels.client(), "/drawdowns", body, key="abandoned")
+        assert resp.status_code == 409 and resp.json()["code"] == "idempotency_in_flight"
+        assert not Loan.objects.exists()
+        # a process id that PostgreSQL has given to a newer connection is not the holder
+        IdempotencyRecord.objects.filter(pk=record.pk).update(holder_started_at=started - dt.timedelta(seconds=1))
+        resp = post(channels.client(), "/drawdowns", body, key="abandoned")
+        assert resp.status_code == 201, resp.content
+        record.refresh_from_db()
+        assert (record.status, record.attempt) == ("done", 2)
+        # the same again, the holder's connection really closed: taken over well before the expiry
+        record2 = _left_in_flight(channels, "abandoned-2", body, holder_pid=pid, holder_started_at=started)
+    finally:
+        other.close()
     _gone(pid)
     resp = post(channels.client(), "/drawdowns", body, key="abandoned-2")
     assert resp.status_code == 201, resp.content
