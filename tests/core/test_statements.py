@@ -201,3 +201,22 @@ def test_save_fields_writes_the_named_fields_as_save_update_fields_does(users):
     gone._state.adding, gone._state.db = False, "default"
     with pytest.raises(DatabaseError, match="did not affect any rows"):
         statements.save_fields(gone, ["first_name"])
+
+
+def test_insert_unless_exists_inserts_once_and_leaves_the_transaction_usable(users):
+    """A new row: its key, read back as save() wrote it. The same unique values again: None, nothing
+    written, and the enclosing transaction goes on (no unique violation to roll back)."""
+    User = get_user_model()
+    fresh = User(username="new-one", email="n@example.org", is_active=True)
+    pk = statements.insert_unless_exists(fresh, ("username",))
+    assert pk is not None and fresh.pk == pk and not fresh._state.adding
+    stored = User.objects.get(pk=pk)
+    assert (stored.username, stored.email, stored.is_active) == ("new-one", "n@example.org", True)
+    again = User(username="new-one", email="other@example.org")
+    with CaptureQueriesContext(connection) as ctx:
+        assert statements.insert_unless_exists(again, ("username",)) is None
+    assert again.pk is None
+    if connection.vendor == "postgresql":
+        assert [q["sql"].split(" ")[0] for q in ctx.captured_queries] == ["INSERT"]  # one statement
+    assert User.objects.filter(username="new-one").values_list("email", flat=True).get() == "n@example.org"
+    assert User.objects.count() == len(users) + 1  # the transaction still answers

@@ -32,6 +32,7 @@ the channel API's views are mounted non-atomic (channel.api.urls).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -40,7 +41,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connections, router, transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 
@@ -131,14 +132,21 @@ def respond(status: int, text: str, *, replayed: bool = False) -> HttpResponse:
     return response
 
 
-def _insert(record: IdempotencyRecord) -> None:
-    """Insert the claim and commit it at once: outside a transaction, the INSERT is its own (one round trip
-    instead of three); inside one (tests), a savepoint keeps a duplicate key from spoiling it."""
-    if transaction.get_connection(router.db_for_write(IdempotencyRecord)).in_atomic_block:
-        with transaction.atomic():
-            record.save(force_insert=True)
-    else:
-        record.save(force_insert=True)
+_CHANNEL = statements.Marker("<channel>")
+_KEY = statements.Marker("<idempotency key>")
+
+
+@functools.cache
+def _record_statement() -> statements.Statement:
+    queryset = IdempotencyRecord.objects.filter(channel=_CHANNEL.value, key=_KEY.value).order_by()
+    return statements.Statement.compile(queryset.values(*statements.columns(IdempotencyRecord)), _CHANNEL, _KEY)
+
+
+def _record(channel: str, key: str) -> IdempotencyRecord | None:
+    """The channel's record of the key (a prepared read on PostgreSQL, core.statements)."""
+    statement = _record_statement()
+    row = statement.first(channel, key)
+    return None if row is None else statements.instance(IdempotencyRecord, row, statement.alias)
 
 
 def _holder_check() -> Any:
@@ -189,24 +197,22 @@ def _claim(client: ChannelClient, key: str, fp: str, request: HttpRequest) -> tu
     holder_pid, holder_started_at = _holder()
     for _ in range(5):
         at = now()
-        try:
-            record = IdempotencyRecord(
-                channel=client.channel,
-                key=key,
-                fingerprint=fp,
-                method=request.method or "",
-                path=request.path[:200],
-                client=client,
-                claimed_at=at,
-                holder_pid=holder_pid,
-                holder_started_at=holder_started_at,
-                created_at=at,
-            )
-            _insert(record)
+        record = IdempotencyRecord(
+            channel=client.channel,
+            key=key,
+            fingerprint=fp,
+            method=request.method or "",
+            path=request.path[:200],
+            client=client,
+            claimed_at=at,
+            holder_pid=holder_pid,
+            holder_started_at=holder_started_at,
+            created_at=at,
+        )
+        # Committed at once outside a transaction (the channel's writes run in autocommit until the work).
+        if statements.insert_unless_exists(record, ("channel", "key")) is not None:
             return record.pk, record.attempt
-        except IntegrityError:
-            pass
-        found = IdempotencyRecord.objects.filter(channel=client.channel, key=key).first()
+        found = _record(client.channel, key)
         if found is None:  # released by a failed attempt a moment ago: claim it anew
             continue
         if found.fingerprint != fp:

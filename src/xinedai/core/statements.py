@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 import psycopg
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import DatabaseError, connections, models
+from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import QuerySet
 
@@ -183,6 +183,51 @@ def insert_with_audit(alias: str, obj: models.Model, entry: models.Model, *, rep
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return int(row[0])
+
+
+_CLAIMS: dict[tuple[str, type[models.Model], tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
+
+
+def insert_unless_exists(obj: models.Model, conflict: Sequence[str], *, using: str | None = None) -> int | None:
+    """Insert `obj` unless a row with the same values of `conflict` (the fields of a unique constraint)
+    exists: its new key, or None. On PostgreSQL one prepared `INSERT … ON CONFLICT (…) DO NOTHING
+    RETURNING id` (decision 0006): no unique violation is raised, caught or logged by the server, and a
+    transaction around it is not spoilt. Elsewhere save(force_insert=True) in a savepoint, None on an
+    IntegrityError. Values go through each field's pre_save and get_db_prep_save as save() sends them.
+    Like an INSERT, it waits for a concurrent transaction inserting the same values to end."""
+    alias = using or router.db_for_write(type(obj))
+    if not prepared_on(alias):
+        try:
+            with transaction.atomic(using=alias):
+                obj.save(force_insert=True, using=alias)
+        except IntegrityError:
+            return None
+        return int(obj.pk)
+    meta = obj._meta
+    key = (alias, type(obj), tuple(conflict))
+    found = _CLAIMS.get(key)
+    if found is None:
+        fields = tuple(f for f in meta.concrete_fields if not f.primary_key)
+        assert meta.pk is not None
+        concrete = {f.name: f for f in meta.concrete_fields}
+        target = ", ".join(_qn(alias, concrete[name].column) for name in conflict)
+        sql = (
+            f"INSERT INTO {_qn(alias, meta.db_table)} ({', '.join(_qn(alias, f.column) for f in fields)})"
+            f" VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({target}) DO NOTHING"
+            f" RETURNING {_qn(alias, meta.pk.column)}"
+        )
+        found = _CLAIMS[key] = (sql, fields)
+    sql, fields = found
+    connection = connections[alias]
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    obj.pk = int(row[0])
+    obj._state.adding, obj._state.db = False, alias
+    return obj.pk
 
 
 def _qn(alias: str, name: str | None) -> str:
