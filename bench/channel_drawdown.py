@@ -50,7 +50,8 @@ from typing import Any
 import servers  # bench/servers.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER = "postgresql://postgres@127.0.0.1:5432"
+SERVER = servers.TCP  # the bench's own connections
+APP_SERVER = SERVER  # the server under test's (--pg-socket: servers.database_server)
 TEMPLATE = "xinedai_channel_bench_tpl"
 DB = "xinedai_channel_bench"
 PORT = 8766
@@ -143,7 +144,7 @@ end
 def env(database: str = DB) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": f"{SERVER}/{database}",
+        "DATABASE_URL": f"{APP_SERVER}/{database}",
         "XINEDAI_VAR_DIR": str(ROOT / "var" / "bench-channel"),
         "DJANGO_SETTINGS_MODULE": "xinedai.settings",
         "XINEDAI_ALLOWED_HOSTS": "127.0.0.1",
@@ -465,12 +466,20 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="build the template database anew")
     parser.add_argument("--seed", type=int, default=1, help="shuffles the customers; part of the keys")
     parser.add_argument("--verbose", action="store_true", help="print wrk's own report too")
+    parser.add_argument(
+        "--pg-socket",
+        action="store_true",
+        help=f"the server reaches PostgreSQL through its Unix socket ({servers.SOCKET_DIR}), not TCP",
+    )
     args = parser.parse_args()
+    global APP_SERVER
+    APP_SERVER = servers.database_server(args.pg_socket)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
 
     token, customers, used_before, pg = prepare(args)
     cmd, described = server_command(args)
+    described += " · PostgreSQL through its Unix socket" if args.pg_socket else " · PostgreSQL over TCP"
     load_before = load_average()
     server = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

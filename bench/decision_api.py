@@ -43,7 +43,8 @@ from pathlib import Path
 import servers  # bench/servers.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER = "postgresql://postgres@127.0.0.1:5432"
+SERVER = servers.TCP  # the bench's own connections
+APP_SERVER = SERVER  # the server under test's (--pg-socket: servers.database_server)
 DB = "xinedai_api_bench"
 TEMPLATE = "xinedai_api_bench_tpl"
 URL = f"{SERVER}/{DB}"
@@ -81,7 +82,7 @@ end
 def env(floor: str = "none", database: str = DB) -> dict[str, str]:
     values = {
         **os.environ,
-        "DATABASE_URL": f"{SERVER}/{database}",
+        "DATABASE_URL": f"{APP_SERVER}/{database}",
         "XINEDAI_VAR_DIR": str(ROOT / "var" / "bench-api"),
         "DJANGO_SETTINGS_MODULE": "xinedai.settings",
         "XINEDAI_ALLOWED_HOSTS": "127.0.0.1",
@@ -315,11 +316,19 @@ def main() -> None:
     parser.add_argument(
         "--floor", choices=["none", "plain", "read"], default="none", help="serve bench/floor_urls.py instead"
     )
+    parser.add_argument(
+        "--pg-socket",
+        action="store_true",
+        help=f"the server reaches PostgreSQL through its Unix socket ({servers.SOCKET_DIR}), not TCP",
+    )
     args = parser.parse_args()
+    global APP_SERVER
+    APP_SERVER = servers.database_server(args.pg_socket)
     if args.threads is None:
         args.threads = 1 if args.server in ("gunicorn", "granian") else 32
     token, ids, pg = prepare(args)
     cmd, described = server_command(args)
+    described += " · PostgreSQL through its Unix socket" if args.pg_socket else " · PostgreSQL over TCP"
     server = subprocess.Popen(cmd, env=env(args.floor), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until_up()

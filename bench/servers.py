@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
+TCP = "postgresql://postgres@127.0.0.1:5432"
+SOCKET_DIR = "/var/run/postgresql"
+
+
+def database_server(socket: bool) -> str:
+    """Where the server under test reaches PostgreSQL: over TCP on 127.0.0.1 (the default, as in CI), or
+    with `--pg-socket` through the Unix socket of a PostgreSQL on the same machine, as docs/operations.md
+    recommends there (a round trip costs less: no TCP stack on either side)."""
+    return f"postgresql://postgres@{quote(SOCKET_DIR, safe='')}" if socket else TCP
 
 
 def granian(
