@@ -220,3 +220,30 @@ def test_insert_unless_exists_inserts_once_and_leaves_the_transaction_usable(use
         assert [q["sql"].split(" ")[0] for q in ctx.captured_queries] == ["INSERT"]  # one statement
     assert User.objects.filter(username="new-one").values_list("email", flat=True).get() == "n@example.org"
     assert User.objects.count() == len(users) + 1  # the transaction still answers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unflushed_insert_changes_nothing_but_its_own_commit():
+    """flush=False outside a transaction: the row is there for everyone at once, and synchronous_commit is
+    off for that statement's own transaction only, never for the session's later commits. Inside a
+    transaction the statement is the plain one: the transaction's commit is not the insert's to change."""
+    from django.db import transaction
+
+    User = get_user_model()
+    with CaptureQueriesContext(connection) as ctx:
+        pk = statements.insert_unless_exists(User(username="quick"), ("username",), flush=False)
+        assert statements.insert_unless_exists(User(username="quick"), ("username",), flush=False) is None
+    assert User.objects.filter(pk=pk).exists()
+    if connection.vendor != "postgresql":
+        return
+    assert all("set_config('synchronous_commit', 'off', true)" in q["sql"] for q in ctx.captured_queries)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        statements.insert_unless_exists(User(username="in-a-transaction"), ("username",), flush=False)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+    assert "set_config" not in ctx.captured_queries[0]["sql"]
+    assert User.objects.filter(username="in-a-transaction").exists()

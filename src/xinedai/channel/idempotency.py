@@ -209,8 +209,11 @@ def _claim(client: ChannelClient, key: str, fp: str, request: HttpRequest) -> tu
             holder_started_at=holder_started_at,
             created_at=at,
         )
-        # Committed at once outside a transaction (the channel's writes run in autocommit until the work).
-        if statements.insert_unless_exists(record, ("channel", "key")) is not None:
+        # Committed at once outside a transaction (the channel's writes run in autocommit until the work),
+        # without waiting for the WAL flush: the claim is seen by a concurrent duplicate at once either
+        # way, and the work's own synchronous commit flushes it too. Lost in a crash before that commit,
+        # it guarded work that was lost with it, and a retry claims the key anew (decision 0009).
+        if statements.insert_unless_exists(record, ("channel", "key"), flush=False) is not None:
             return record.pk, record.attempt
         found = _record(client.channel, key)
         if found is None:  # released by a failed attempt a moment ago: claim it anew

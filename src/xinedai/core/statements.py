@@ -185,16 +185,25 @@ def insert_with_audit(alias: str, obj: models.Model, entry: models.Model, *, rep
     return int(row[0])
 
 
-_CLAIMS: dict[tuple[str, type[models.Model], tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
+_CLAIMS: dict[tuple[str, type[models.Model], tuple[str, ...], bool], tuple[str, tuple[Any, ...]]] = {}
 
 
-def insert_unless_exists(obj: models.Model, conflict: Sequence[str], *, using: str | None = None) -> int | None:
+def insert_unless_exists(
+    obj: models.Model, conflict: Sequence[str], *, using: str | None = None, flush: bool = True
+) -> int | None:
     """Insert `obj` unless a row with the same values of `conflict` (the fields of a unique constraint)
     exists: its new key, or None. On PostgreSQL one prepared `INSERT … ON CONFLICT (…) DO NOTHING
     RETURNING id` (decision 0006): no unique violation is raised, caught or logged by the server, and a
     transaction around it is not spoilt. Elsewhere save(force_insert=True) in a savepoint, None on an
     IntegrityError. Values go through each field's pre_save and get_db_prep_save as save() sends them.
-    Like an INSERT, it waits for a concurrent transaction inserting the same values to end."""
+    Like an INSERT, it waits for a concurrent transaction inserting the same values to end.
+
+    `flush=False`, run outside a transaction (autocommit): PostgreSQL commits the row without waiting for
+    its WAL to reach the disk (`synchronous_commit` off for this statement's own transaction only). The
+    row is visible to others at once all the same. For a row whose loss in a crash loses nothing: any
+    later synchronous commit on the server flushes the WAL up to it, so once work that depends on the
+    row has committed, the row is as durable as that work. Inside a transaction it has no effect: the
+    transaction's own commit decides."""
     alias = using or router.db_for_write(type(obj))
     if not prepared_on(alias):
         try:
@@ -204,21 +213,25 @@ def insert_unless_exists(obj: models.Model, conflict: Sequence[str], *, using: s
             return None
         return int(obj.pk)
     meta = obj._meta
-    key = (alias, type(obj), tuple(conflict))
+    connection = connections[alias]
+    unflushed = not flush and not connection.in_atomic_block
+    key = (alias, type(obj), tuple(conflict), unflushed)
     found = _CLAIMS.get(key)
     if found is None:
         fields = tuple(f for f in meta.concrete_fields if not f.primary_key)
         assert meta.pk is not None
         concrete = {f.name: f for f in meta.concrete_fields}
         target = ", ".join(_qn(alias, concrete[name].column) for name in conflict)
+        # set_config(…, true) lasts until the end of the current transaction: in autocommit, this
+        # statement's own, whose commit then does not wait for the WAL flush.
+        unsynced = " WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL" if unflushed else ""
         sql = (
             f"INSERT INTO {_qn(alias, meta.db_table)} ({', '.join(_qn(alias, f.column) for f in fields)})"
-            f" VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({target}) DO NOTHING"
+            f" SELECT {', '.join(['%s'] * len(fields))}{unsynced} ON CONFLICT ({target}) DO NOTHING"
             f" RETURNING {_qn(alias, meta.pk.column)}"
         )
         found = _CLAIMS[key] = (sql, fields)
     sql, fields = found
-    connection = connections[alias]
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     with _cursor(connection) as cursor:
         cursor.execute(sql, params)
