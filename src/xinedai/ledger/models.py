@@ -114,7 +114,7 @@ class JournalEntry(AppendOnly):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    key = models.CharField(max_length=200, unique=True)
+    key = models.CharField(max_length=200)  # one_entry_per_key: equality lookups only, no LIKE index
     memo = models.CharField(max_length=500, blank=True)
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
     posting_count = models.BigIntegerField()
@@ -125,6 +125,7 @@ class JournalEntry(AppendOnly):
         ordering = ["-posted_on", "-id"]
         verbose_name_plural = "journal entries"
         constraints = [
+            models.UniqueConstraint(fields=["key"], name="one_entry_per_key"),
             models.CheckConstraint(
                 condition=Q(kind="reversal", reverses__isnull=False) | (~Q(kind="reversal") & Q(reverses__isnull=True)),
                 name="ledger_entry_reversal_points_at_its_entry",
