@@ -247,3 +247,12 @@ def test_an_unflushed_insert_changes_nothing_but_its_own_commit():
             assert cursor.fetchone()[0] == "on"
     assert "set_config" not in ctx.captured_queries[0]["sql"]
     assert User.objects.filter(username="in-a-transaction").exists()
+    connection.set_autocommit(False)  # a transaction opened by hand, not by atomic()
+    try:
+        with CaptureQueriesContext(connection) as ctx:
+            statements.insert_unless_exists(User(username="by-hand"), ("username",), flush=False)
+        assert "set_config" not in ctx.captured_queries[0]["sql"]
+        connection.rollback()
+    finally:
+        connection.set_autocommit(True)
+    assert not User.objects.filter(username="by-hand").exists()

@@ -214,7 +214,8 @@ def insert_unless_exists(
         return int(obj.pk)
     meta = obj._meta
     connection = connections[alias]
-    unflushed = not flush and not connection.in_atomic_block
+    # Only a statement that is its own transaction: never an enclosing one's commit (atomic or not).
+    unflushed = not flush and connection.get_autocommit() and not connection.in_atomic_block
     key = (alias, type(obj), tuple(conflict), unflushed)
     found = _CLAIMS.get(key)
     if found is None:
