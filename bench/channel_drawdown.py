@@ -466,11 +466,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="build the template database anew")
     parser.add_argument("--seed", type=int, default=1, help="shuffles the customers; part of the keys")
     parser.add_argument("--verbose", action="store_true", help="print wrk's own report too")
-    parser.add_argument(
-        "--pg-socket",
-        action="store_true",
-        help=f"the server reaches PostgreSQL through its Unix socket ({servers.SOCKET_DIR}), not TCP",
-    )
+    servers.add_pg_socket_argument(parser)
     args = parser.parse_args()
     global APP_SERVER
     APP_SERVER = servers.database_server(args.pg_socket)
@@ -479,7 +475,7 @@ def main() -> None:
 
     token, customers, used_before, pg = prepare(args)
     cmd, described = server_command(args)
-    described += " · PostgreSQL through its Unix socket" if args.pg_socket else " · PostgreSQL over TCP"
+    described += servers.database_described(args.pg_socket)
     load_before = load_average()
     server = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -316,11 +316,7 @@ def main() -> None:
     parser.add_argument(
         "--floor", choices=["none", "plain", "read"], default="none", help="serve bench/floor_urls.py instead"
     )
-    parser.add_argument(
-        "--pg-socket",
-        action="store_true",
-        help=f"the server reaches PostgreSQL through its Unix socket ({servers.SOCKET_DIR}), not TCP",
-    )
+    servers.add_pg_socket_argument(parser)
     args = parser.parse_args()
     global APP_SERVER
     APP_SERVER = servers.database_server(args.pg_socket)
@@ -328,7 +324,7 @@ def main() -> None:
         args.threads = 1 if args.server in ("gunicorn", "granian") else 32
     token, ids, pg = prepare(args)
     cmd, described = server_command(args)
-    described += " · PostgreSQL through its Unix socket" if args.pg_socket else " · PostgreSQL over TCP"
+    described += servers.database_described(args.pg_socket)
     server = subprocess.Popen(cmd, env=env(args.floor), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until_up()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from pathlib import Path
 from urllib.parse import quote
@@ -16,6 +17,19 @@ def database_server(socket: bool) -> str:
     with `--pg-socket` through the Unix socket of a PostgreSQL on the same machine, as docs/operations.md
     recommends there (a round trip costs less: no TCP stack on either side)."""
     return f"postgresql://postgres@{quote(SOCKET_DIR, safe='')}" if socket else TCP
+
+
+def add_pg_socket_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pg-socket",
+        action="store_true",
+        help=f"the server reaches PostgreSQL through its Unix socket ({SOCKET_DIR}), not TCP",
+    )
+
+
+def database_described(socket: bool) -> str:
+    """How the server under test reaches PostgreSQL, for the bench's `server` line."""
+    return " · PostgreSQL through its Unix socket" if socket else " · PostgreSQL over TCP"
 
 
 def granian(
