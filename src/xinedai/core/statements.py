@@ -185,7 +185,7 @@ def insert_with_audit(alias: str, obj: models.Model, entry: models.Model, *, rep
     return int(row[0])
 
 
-_CLAIMS: dict[tuple[str, type[models.Model], tuple[str, ...], bool], tuple[str, tuple[Any, ...]]] = {}
+_INSERTS_UNLESS_EXISTS: dict[tuple[str, type[models.Model], tuple[str, ...], bool], tuple[str, tuple[Any, ...]]] = {}
 
 
 def insert_unless_exists(
@@ -217,7 +217,7 @@ def insert_unless_exists(
     # Only a statement that is its own transaction: never an enclosing one's commit (atomic or not).
     unflushed = not flush and connection.get_autocommit() and not connection.in_atomic_block
     key = (alias, type(obj), tuple(conflict), unflushed)
-    found = _CLAIMS.get(key)
+    found = _INSERTS_UNLESS_EXISTS.get(key)
     if found is None:
         fields = tuple(f for f in meta.concrete_fields if not f.primary_key)
         assert meta.pk is not None
@@ -231,7 +231,7 @@ def insert_unless_exists(
             f" SELECT {', '.join(['%s'] * len(fields))}{unsynced} ON CONFLICT ({target}) DO NOTHING"
             f" RETURNING {_qn(alias, meta.pk.column)}"
         )
-        found = _CLAIMS[key] = (sql, fields)
+        found = _INSERTS_UNLESS_EXISTS[key] = (sql, fields)
     sql, fields = found
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     with _cursor(connection) as cursor:
