@@ -40,3 +40,4 @@ def test_the_keys_stay_unique():
                 f"INSERT INTO {table} (kind, posted_on, created_at, key, memo, posting_count, total_fen, body_sha256)"
                 " VALUES ('disbursement', '2026-11-29', '2026-11-29 08:00:00+00:00', 'same-key', '', 2, 1, '')"
             )
+    assert not JournalEntry.objects.filter(key="same-key").exists()  # refused: neither row stays
