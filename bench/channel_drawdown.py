@@ -482,6 +482,7 @@ def main() -> None:
         wait_until_up()
         results = {"warm-up": run_wrk(args, token, customers, warmup=True)}
         cpu_before = cpu_snapshot(server.pid)
+        held = servers.ConnectionSample(server.pid, PORT, after=args.duration / 2)
         results["measured"] = run_wrk(args, token, customers, warmup=False)
         cpu = cpu_used(cpu_before, cpu_snapshot(server.pid))
         load_after = load_average()
@@ -503,6 +504,8 @@ def main() -> None:
         f"{len(customers):,} customers with an active line · retries {args.retry_share:.0%} "
         f"(of the last {args.retry_window} per wrk thread)"
     )
+    if args.server == "granian":
+        print(f"balance     {held.described()}")
     rps = result["requests"] / result["seconds"]
     print(
         f"requests    {result['requests']:,} in {result['seconds']:.1f} s = {rps:,.0f} req/s "

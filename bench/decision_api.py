@@ -328,6 +328,8 @@ def main() -> None:
     server = subprocess.Popen(cmd, env=env(args.floor), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until_up()
+        # Mid-way through the measured run (after wrk's warm-up run, which has connections of its own).
+        held = servers.ConnectionSample(server.pid, PORT, after=args.warmup + args.duration / 2)
         result = run_wrk(args, token, ids) if args.load == "wrk" else run_python(args, token, ids)
     finally:
         server.terminate()
@@ -337,6 +339,8 @@ def main() -> None:
     if args.floor != "none":
         described += f" · FLOOR ({args.floor}): bench/floor_urls.py, no token, no decision"
     print(f"server      {described} · load {load} · {args.clients} clients · {len(ids):,} households")
+    if args.server == "granian":
+        print(f"balance     {held.described()}")
     print(
         f"requests    {int(result['requests']):,} in {result['seconds']:.1f} s = "
         f"{result['requests'] / result['seconds']:,.0f} req/s, "

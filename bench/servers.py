@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -54,3 +56,66 @@ def granian(
         "xinedai.wsgi:application",
     ]
     return cmd, f"granian {workers} workers × {threads} Python thread(s) (wsgi)"
+
+
+def _established_sockets(port: int) -> set[str]:
+    """Inodes of the established TCP connections whose local port is `port` (Linux /proc/net)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 01: ESTABLISHED
+                inodes.add(fields[9])
+    return inodes
+
+
+def connections_per_worker(server_pid: int, port: int) -> list[int]:
+    """How many client connections each worker process of the server holds now, fewest first.
+
+    granian keeps a client's connection open on the worker that accepted it, and that worker alone serves
+    it: with 32 clients split 11 / 21, one worker's clients wait behind 20 others, the other's behind 10,
+    and the p99 shows the longer queue. gunicorn's sync workers close every connection and take turns at
+    one queue, so they hold at most one each."""
+    sockets = _established_sockets(port)
+    try:
+        children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    except OSError:
+        return []
+    counts = []
+    for child in children:
+        held = 0
+        try:
+            fds = os.listdir(f"/proc/{child}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{child}/fd/{fd}")
+            except OSError:
+                continue
+            held += target.startswith("socket:[") and target[8:-1] in sockets
+        counts.append(held)
+    return sorted(counts)
+
+
+class ConnectionSample:
+    """connections_per_worker() taken once, `after` seconds into a run (in a thread of its own)."""
+
+    def __init__(self, server_pid: int, port: int, after: float) -> None:
+        self.counts: list[int] = []
+        self._timer = threading.Timer(after, self._take, args=(server_pid, port))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _take(self, server_pid: int, port: int) -> None:
+        self.counts = connections_per_worker(server_pid, port)
+
+    def described(self) -> str:
+        self._timer.cancel()
+        if not self.counts:
+            return "not sampled"
+        return " / ".join(map(str, self.counts)) + " client connections held by the workers, mid-run"
