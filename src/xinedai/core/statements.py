@@ -132,6 +132,69 @@ def prepared_on(alias: str) -> bool:
     return connections[alias].vendor == "postgresql" and getattr(settings, "XINEDAI_PREPARED_STATEMENTS", True)
 
 
+# Fields whose database value is the attribute's own value when it holds exactly this Python type (or
+# None): get_db_prep_save() only checks and converts it. On PostgreSQL Django hands psycopg an integer in
+# the column's own wrapper (Int4, Int8…), which prepare_values() applies too.
+_DIRECT_TYPES: dict[type[models.Field[Any, Any]], type] = {
+    models.SmallIntegerField: int,
+    models.IntegerField: int,
+    models.BigIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.CharField: str,
+    models.TextField: str,
+    models.BooleanField: bool,
+}
+_AUTO_KEYS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
+_SAMPLES: dict[type, Any] = {int: 7, str: "x", bool: True}
+_PLANS: dict[tuple[str, tuple[Any, ...]], tuple[tuple[Any, str, type | None, Any], ...]] = {}
+
+
+def _direct(field: Any, connection: Any) -> tuple[type | None, Any]:
+    """(exact type, wrapper) when `field`'s get_db_prep_save(pre_save(obj)) of a value of that exact type is
+    the value itself (wrapper None) or the value in the wrapper type; (None, None) for any other field."""
+    if type(field).pre_save is not models.Field.pre_save:  # auto_now and the like compute their value
+        return None, None
+    exact: type | None
+    if isinstance(field, models.ForeignKey):
+        exact = int if type(field.target_field) in _AUTO_KEYS else None
+    else:
+        exact = _DIRECT_TYPES.get(type(field))
+    if exact is None:
+        return None, None
+    sample = _SAMPLES[exact]
+    prepared = field.get_db_prep_save(sample, connection)
+    if type(prepared) is exact and prepared == sample:
+        return exact, None
+    wrapper = type(prepared)
+    if prepared == sample and type(wrapper(sample)) is wrapper:  # e.g. psycopg's Int4(7)
+        return exact, wrapper
+    return None, None
+
+
+def prepare_values(obj: models.Model, fields: Sequence[Any], connection: Any, *, add: bool) -> list[Any]:
+    """`[f.get_db_prep_save(f.pre_save(obj, add), connection) for f in fields]`, the values save() sends,
+    without the ORM's chain of calls for plain integers, strings and booleans (~2.5 µs a field; a decision
+    writes 38 fields, a drawdown 65). Every other field, or value, goes through that chain as before."""
+    key = (connection.alias, tuple(fields))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = tuple((f, f.attname, *_direct(f, connection)) for f in fields)
+    values: list[Any] = []
+    for field, attname, exact, wrapper in plan:
+        if exact is not None:
+            value = getattr(obj, attname)
+            if value is None:
+                values.append(None)
+                continue
+            if type(value) is exact:
+                values.append(value if wrapper is None else wrapper(value))
+                continue
+        values.append(field.get_db_prep_save(field.pre_save(obj, add), connection))
+    return values
+
+
 _INSERTS: dict[tuple[str, type[models.Model], int], tuple[str, list[Any], list[Any]]] = {}
 _INSERTS_LOCK = threading.Lock()
 
@@ -176,8 +239,8 @@ def insert_with_audit(alias: str, obj: models.Model, entry: models.Model, *, rep
     whose text is repr_parts joined by it, as one prepared statement. Returns the new key."""
     connection = connections[alias]
     sql, fields, entry_fields = _insert_sql(alias, type(obj), type(entry), len(repr_parts))
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    params += [f.get_db_prep_save(f.pre_save(entry, True), connection) for f in entry_fields]
+    params = prepare_values(obj, fields, connection, add=True)
+    params += prepare_values(entry, entry_fields, connection, add=True)
     params += repr_parts
     with _cursor(connection) as cursor:
         cursor.execute(sql, params)
@@ -233,7 +296,7 @@ def insert_unless_exists(
         )
         found = _INSERTS_UNLESS_EXISTS[key] = (sql, fields)
     sql, fields = found
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    params = prepare_values(obj, fields, connection, add=True)
     with _cursor(connection) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -339,7 +402,7 @@ def save_fields(obj: models.Model, names: Sequence[str], *, using: str | None = 
         found = _UPDATES[key] = (sql, fields)
     sql, fields = found
     connection = connections[alias]
-    params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields]
+    params = prepare_values(obj, fields, connection, add=False)
     params.append(obj.pk)
     with _cursor(connection) as cursor:
         cursor.execute(sql, params)
