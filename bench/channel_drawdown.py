@@ -179,11 +179,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_snapshot(server_pid: int) -> dict[str, dict[int, float]]:
-    """CPU so far of the server processes and of the PostgreSQL backends serving the bench database."""
+def cpu_snapshot(server: servers.Processes) -> dict[str, dict[int, float]]:
+    """CPU so far of the server processes (the balancer's included) and of the PostgreSQL backends serving
+    the bench database."""
     import psycopg
 
-    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
         backends = [
             r[0]
@@ -192,7 +192,7 @@ def cpu_snapshot(server_pid: int) -> dict[str, dict[int, float]]:
             )
         ]
     return {
-        "server": {pid: cpu_seconds(pid) for pid in [server_pid, *map(int, children)]},
+        "server": {pid: cpu_seconds(pid) for pid in server.all_pids()},
         "postgres": {pid: cpu_seconds(pid) for pid in backends},
     }
 
@@ -281,6 +281,7 @@ def prepare(args: argparse.Namespace) -> tuple[str, list[tuple[str, int]], dict[
         # The demo bank comes with two years of lending: the checks count only what the run adds.
         for table in BASELINE_TABLES:
             BASELINE[table] = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]  # type: ignore[index]
+    servers.settle()
     customers = [(r[0], r[1]) for r in rows]
     random.Random(args.seed).shuffle(customers)
     return token, customers, {r[1]: r[2] for r in rows}, pg
@@ -467,6 +468,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="shuffles the customers; part of the keys")
     parser.add_argument("--verbose", action="store_true", help="print wrk's own report too")
     servers.add_pg_socket_argument(parser)
+    servers.add_balancer_argument(parser)
     args = parser.parse_args()
     global APP_SERVER
     APP_SERVER = servers.database_server(args.pg_socket)
@@ -475,18 +477,29 @@ def main() -> None:
 
     token, customers, used_before, pg = prepare(args)
     cmd, described = server_command(args)
-    described += servers.database_described(args.pg_socket)
     load_before = load_average()
-    server = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, balanced = servers.start(
+        args.server,
+        cmd,
+        env(),
+        balancer=args.balancer,
+        workers=args.workers,
+        threads=args.threads,
+        port=PORT,
+        clients=args.clients,
+        extra=("--workers-kill-timeout=30",),
+    )
+    described = (balanced or described) + servers.database_described(args.pg_socket)
     try:
         wait_until_up()
         results = {"warm-up": run_wrk(args, token, customers, warmup=True)}
-        cpu_before = cpu_snapshot(server.pid)
+        cpu_before = cpu_snapshot(server)
         held = servers.ConnectionSample(server.pid, PORT, after=args.duration / 2)
         results["measured"] = run_wrk(args, token, customers, warmup=False)
-        cpu = cpu_used(cpu_before, cpu_snapshot(server.pid))
+        cpu = cpu_used(cpu_before, cpu_snapshot(server))
         load_after = load_average()
         drained = wait_for_requests_to_finish()
+        served = server.haproxy_served()
     finally:
         server.terminate()  # graceful: gunicorn finishes the requests still running before its workers exit
         server.wait(60)
@@ -504,7 +517,9 @@ def main() -> None:
         f"{len(customers):,} customers with an active line · retries {args.retry_share:.0%} "
         f"(of the last {args.retry_window} per wrk thread)"
     )
-    if args.server == "granian":
+    if served:
+        print(f"balance     {' / '.join(f'{n:,}' for n in served)} requests given to the workers (warm-up included)")
+    elif args.server == "granian":
         print(f"balance     {held.described()}")
     rps = result["requests"] / result["seconds"]
     print(

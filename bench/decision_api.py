@@ -164,6 +164,7 @@ def prepare(args: argparse.Namespace) -> tuple[str, list[int], str]:
         pg = f"PostgreSQL {row[0] if row else '?'}"
         decisions = conn.execute("SELECT count(*) FROM credit_creditdecision").fetchone()
     print(f"database    {DB}: {decisions[0] if decisions else 0:,} decisions before the run")
+    servers.settle()
     return token, ids, pg
 
 
@@ -317,6 +318,7 @@ def main() -> None:
         "--floor", choices=["none", "plain", "read"], default="none", help="serve bench/floor_urls.py instead"
     )
     servers.add_pg_socket_argument(parser)
+    servers.add_balancer_argument(parser)
     args = parser.parse_args()
     global APP_SERVER
     APP_SERVER = servers.database_server(args.pg_socket)
@@ -324,13 +326,23 @@ def main() -> None:
         args.threads = 1 if args.server in ("gunicorn", "granian") else 32
     token, ids, pg = prepare(args)
     cmd, described = server_command(args)
-    described += servers.database_described(args.pg_socket)
-    server = subprocess.Popen(cmd, env=env(args.floor), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, balanced = servers.start(
+        args.server,
+        cmd,
+        env(args.floor),
+        balancer=args.balancer,
+        workers=args.workers,
+        threads=args.threads,
+        port=PORT,
+        clients=args.clients,
+    )
+    described = (balanced or described) + servers.database_described(args.pg_socket)
     try:
         wait_until_up()
         # Mid-way through the measured run (after wrk's warm-up run, which has connections of its own).
         held = servers.ConnectionSample(server.pid, PORT, after=args.warmup + args.duration / 2)
         result = run_wrk(args, token, ids) if args.load == "wrk" else run_python(args, token, ids)
+        served = server.haproxy_served()
     finally:
         server.terminate()
         server.wait(10)
@@ -339,7 +351,9 @@ def main() -> None:
     if args.floor != "none":
         described += f" · FLOOR ({args.floor}): bench/floor_urls.py, no token, no decision"
     print(f"server      {described} · load {load} · {args.clients} clients · {len(ids):,} households")
-    if args.server == "granian":
+    if served:
+        print(f"balance     {' / '.join(f'{n:,}' for n in served)} requests given to the workers (warm-up included)")
+    elif args.server == "granian":
         print(f"balance     {held.described()}")
     print(
         f"requests    {int(result['requests']):,} in {result['seconds']:.1f} s = "

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
+import socket
+import subprocess
+import tempfile
 import threading
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -56,6 +61,173 @@ def granian(
         "xinedai.wsgi:application",
     ]
     return cmd, f"granian {workers} workers × {threads} Python thread(s) (wsgi)"
+
+
+def settle() -> None:
+    """Write the copy just made to disk before the run. PostgreSQL 15 copies a template database through
+    its WAL (hundreds of MB), which the kernel would otherwise write back during the run, in the middle of
+    which the workers' commits, waiting for their own WAL flush on the same disk, stalled for up to ~0.9 s
+    (seen: p99 of 620-770 ms, p95 of 140-180)."""
+    import psycopg
+
+    with psycopg.connect(f"{TCP}/postgres", autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+    os.sync()
+
+
+def add_balancer_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--balancer",
+        choices=["none", "haproxy"],
+        default="none",
+        help="granian: haproxy in front of one single-worker granian per --workers, each request to whichever "
+        "is free (apt-get install haproxy)",
+    )
+
+
+HAPROXY_CONFIG = """\
+global
+    maxconn {maxconn}
+    nbthread 1
+    stats socket {run}/haproxy.sock mode 600 level user
+
+defaults
+    mode http
+    option http-keep-alive
+    # Any idle connection to a worker serves any client's next request.
+    http-reuse always
+    timeout connect 5s
+    timeout client 120s
+    timeout server 120s
+    timeout queue 120s
+    timeout http-keep-alive 120s
+
+frontend api
+    bind 127.0.0.1:{port}
+    default_backend workers
+
+backend workers
+    # One request at a time per worker: the others wait in haproxy's one queue, first come first served,
+    # and go to whichever worker is free first, whatever connection they came on.
+    balance leastconn
+{servers}
+"""
+
+
+class Processes:
+    """The processes serving one benchmark run: a server, or a balancer and the servers behind it. Stopped in
+    the reverse order of starting (the balancer first, then what it balanced)."""
+
+    def __init__(self, commands: list[list[str]], env: dict[str, str], run_dir: str | None = None) -> None:
+        self.run_dir = run_dir
+        self.env = env
+        self.procs: list[subprocess.Popen[bytes]] = []
+        for cmd in commands:
+            self.add(cmd)
+
+    def add(self, cmd: list[str]) -> None:
+        self.procs.append(subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    @property
+    def pid(self) -> int:
+        """The process that holds the clients' connections (the balancer when there is one)."""
+        return self.procs[-1].pid
+
+    def all_pids(self) -> list[int]:
+        """Every process of the run: those started and all their descendants (granian's workers)."""
+        seen: list[int] = []
+        todo = [p.pid for p in self.procs]
+        while todo:
+            pid = todo.pop()
+            seen.append(pid)
+            with contextlib.suppress(OSError):
+                todo.extend(int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+        return seen
+
+    def haproxy_served(self) -> list[int]:
+        """Requests each worker behind haproxy has been given so far (its stats socket), in worker order."""
+        if self.run_dir is None:
+            return []
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(f"{self.run_dir}/haproxy.sock")
+            s.sendall(b"show stat\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        rows = data.decode().splitlines()
+        header = rows[0].lstrip("# ").split(",")
+        served = []
+        for row in rows[1:]:
+            fields = dict(zip(header, row.split(","), strict=False))
+            if fields.get("pxname") == "workers" and fields.get("svname", "").startswith("w"):
+                served.append(int(fields["stot"] or 0))
+        return served
+
+    def terminate(self) -> None:
+        for proc in reversed(self.procs):
+            proc.terminate()
+
+    def wait(self, timeout: float) -> None:
+        for proc in reversed(self.procs):
+            proc.wait(timeout)
+        if self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def start(
+    server: str,
+    cmd: list[str],
+    env: dict[str, str],
+    *,
+    balancer: str = "none",
+    workers: int = 1,
+    threads: int = 1,
+    port: int = 0,
+    clients: int = 32,
+    extra: tuple[str, ...] = (),
+) -> tuple[Processes, str]:
+    """Start `cmd` as it is, or with `balancer="haproxy"` (granian only) haproxy on `port` in front of
+    `workers` granian processes of one worker each on Unix sockets: haproxy keeps the clients' connections
+    and hands each request to a worker that has none running, so no worker queues behind the clients that
+    happened to connect to it (granian alone keeps a connection on the worker that accepted it)."""
+    if balancer == "none":
+        return Processes([cmd], env), ""
+    if server != "granian":
+        raise SystemExit("--balancer haproxy puts haproxy in front of granian: add --server granian")
+    haproxy = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
+    if not haproxy:
+        raise SystemExit("haproxy is needed (apt-get install haproxy)")
+    run = tempfile.mkdtemp(prefix="xinedai-bench-")
+    granian_bin = shutil.which("granian", path=str(ROOT / ".venv" / "bin")) or "granian"
+    workers_started = Processes(
+        [
+            [
+                granian_bin,
+                "--interface=wsgi",
+                "--workers=1",
+                f"--blocking-threads={threads}",
+                f"--uds={run}/w{i}.sock",
+                "--no-ws",
+                "--http=1",
+                *extra,
+                "--log-level=warning",
+                "xinedai.wsgi:application",
+            ]
+            for i in range(workers)
+        ],
+        env,
+        run_dir=run,
+    )
+    for _ in range(300):  # haproxy starts once every worker listens
+        if all(Path(f"{run}/w{i}.sock").exists() for i in range(workers)):
+            break
+        time.sleep(0.1)
+    lines = "\n".join(f"    server w{i} unix@{run}/w{i}.sock maxconn 1" for i in range(workers))
+    config = Path(run) / "haproxy.cfg"
+    config.write_text(HAPROXY_CONFIG.format(maxconn=max(256, 8 * clients), run=run, port=port, servers=lines))
+    workers_started.add([haproxy, "-db", "-f", str(config)])
+    described = f"haproxy (leastconn, 1 request at a time per worker) → {workers} granian × 1 worker"
+    return workers_started, described
 
 
 def _established_sockets(port: int) -> set[str]:
