@@ -155,6 +155,7 @@ def test_model_decision_and_grant_on_phone(live_server, credit_live, new_page, b
         "mode": "model",
         "product": "xinedai",
         "decision": decision.pk,
+        "expires_on": EXPIRES,
     }
     browser_errors.assert_none()
 

@@ -9,7 +9,6 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from xinedai.core.errors import BusinessError, ValidationFailed
-from xinedai.credit import services as credit_services
 from xinedai.credit.models import CreditLine
 from xinedai.ledger import services as ledger
 from xinedai.ledger import verify
@@ -21,17 +20,6 @@ from xinedai.products.queries import version_in_force
 
 TODAY = dt.date(2026, 6, 30)  # the credit tests' business date
 Y = 100
-
-
-@pytest.fixture
-def line(credit):
-    """h1's active 信e贷 line of 210,000 yuan, the catalogue loaded (LPR 1y + 150 bp)."""
-    from xinedai.products.services import seed_catalogue
-
-    with transaction.atomic():
-        seed_catalogue()
-        decision = credit_services.decide(credit.users["am1"], household=credit.h1, today=TODAY)
-        return credit_services.grant_line(credit.users["risk"], decision, today=TODAY)
 
 
 def draw(line, amount=100_000 * Y, *, key="k1", term=12, method="annuity", today=TODAY):

@@ -114,13 +114,17 @@ def _read_sql(
         f" JOIN {f} f ON f.id = h.current_file_id"
         f" JOIN {m} m ON m.household_id = h.id AND m.relation = 'head'"
         " LEFT JOIN (SELECT l.household_id,"
-        "  SUM(CASE WHEN l.product_code <> %s THEN l.limit_fen ELSE 0 END) AS other_fen,"
+        # services.exposure_fen: a live line holds its limit, an expired one what is still owed on it.
+        f"  SUM(CASE WHEN l.product_code = %s THEN 0 WHEN l.status IN ({live}) THEN l.limit_fen ELSE l.used_fen END)"
+        " AS other_fen,"
         "  MAX(CASE WHEN l.product_code = %s THEN l.id END) AS line_id,"
         "  MAX(CASE WHEN l.product_code = %s THEN l.limit_fen END) AS line_limit,"
         "  MAX(CASE WHEN l.product_code = %s THEN l.used_fen END) AS line_used,"
         "  MAX(CASE WHEN l.product_code = %s THEN d.file_version_id END) AS line_fv"
         f"  FROM {line} l LEFT JOIN {decision} d ON d.id = l.decision_id"
-        f"  WHERE {line_where} AND l.status IN ({live}) GROUP BY l.household_id) x ON x.household_id = h.id"
+        # An expired line with loans still on it counts as drawn: renewed one by one (services.grant_line).
+        f"  WHERE {line_where} AND (l.status IN ({live}) OR (l.status = 'expired' AND l.used_fen > 0))"
+        "  GROUP BY l.household_id) x ON x.household_id = h.id"
         f" WHERE {hh_where} AND m.birth_date IS NOT NULL"
     )
     if pg:

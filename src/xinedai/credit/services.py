@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import router, transaction
 from django.db.models import (
     BigIntegerField,
+    Case,
     F,
     FilteredRelation,
     Max,
@@ -28,6 +29,7 @@ from django.db.models import (
     Subquery,
     Sum,
     TextField,
+    When,
 )
 from django.db.models.functions import Cast, Coalesce
 
@@ -277,12 +279,19 @@ def product_cap_fen(
     return min(channel_cap, int(terms.max_amount_fen))
 
 
+# What a line holds of the per-customer caps: its limit while it is live; once expired, what is still owed
+# on it (its loans run on after the line expires, until the annual re-review renews it).
+_HOLDS = Q(status__in=LIVE_LINE_STATUSES) | Q(status=LineStatus.EXPIRED, used_fen__gt=0)
+_HELD_FEN = Case(When(status__in=LIVE_LINE_STATUSES, then=F("limit_fen")), default=F("used_fen"))
+
+
 def exposure_fen(household: Household, *, excluding_product: str | None = None) -> int:
-    """The customer's exposure across all products: the limits of their other live lines."""
-    qs = CreditLine.objects.filter(household=household, status__in=LIVE_LINE_STATUSES)
+    """The customer's exposure across all products: the limits of their live lines and what is owed on
+    their expired ones."""
+    qs = CreditLine.objects.filter(_HOLDS, household=household)
     if excluding_product:
         qs = qs.exclude(product_code=excluding_product)
-    return int(qs.aggregate(s=Sum("limit_fen"))["s"] or 0)
+    return int(qs.aggregate(s=Sum(_HELD_FEN))["s"] or 0)
 
 
 # What a decision reads about a household besides its row and current file, as annotations of one query.
@@ -291,17 +300,17 @@ _FACTS = ("decision_head_birth_date", "decision_exposure_fen", "decision_granted
 
 def _fact_annotations(product_code: str) -> dict[str, Any]:
     other_lines = (
-        CreditLine.objects.filter(household=OuterRef("pk"), status__in=LIVE_LINE_STATUSES)
+        CreditLine.objects.filter(_HOLDS, household=OuterRef("pk"))
         .exclude(product_code=product_code)
         .order_by()
         .values("household")
-        .annotate(total=Sum("limit_fen"))
+        .annotate(total=Sum(_HELD_FEN))
         .values("total")
     )
     head = Member.objects.filter(household=OuterRef("pk"), relation=Relation.HEAD).order_by()
     return {
         "decision_head_birth_date": Subquery(head.values("birth_date")[:1]),
-        # exposure_fen(): the limits of the customer's live lines of other products
+        # exposure_fen(): what the customer's lines of other products hold of the caps
         "decision_exposure_fen": Coalesce(Subquery(other_lines), 0, output_field=BigIntegerField()),
         # live_line(): at most one per household and product (a unique constraint)
         "decision_live_line": FilteredRelation(
@@ -542,36 +551,49 @@ def grant_line(
             cap_fen=cap,
             exposure_fen=others,
         )
-    previous = (
-        CreditLine.objects.filter(household=household, product_code=product, status__in=LIVE_LINE_STATUSES)
-        .select_for_update()
-        .first()
+    lines = CreditLine.objects.filter(household=household, product_code=product).select_for_update()
+    previous = lines.filter(status__in=LIVE_LINE_STATUSES).first()
+    if previous is None:
+        # An expired line that still has loans on it: the annual re-review renews it (see below).
+        previous = lines.filter(status=LineStatus.EXPIRED, used_fen__gt=0).order_by("-expires_on", "-pk").first()
+    if previous is not None and previous.used_fen > decision.limit_fen:
+        raise ValidationFailed("新额度低于已用额度", "The new limit is below what is drawn", code="limit_below_used")
+    before = (
+        {"limit_fen": previous.limit_fen, "status": previous.status, "expires_on": previous.expires_on}
+        if previous
+        else None
     )
-    if previous is not None:
-        if previous.used_fen > decision.limit_fen:
-            raise ValidationFailed(
-                "新额度低于已用额度", "The new limit is below what is drawn", code="limit_below_used"
-            )
-        previous.status = LineStatus.REVOKED
-        previous.save(update_fields=["status"])
-    line = CreditLine.objects.create(
-        household=household,
-        product_code=product,
-        limit_fen=decision.limit_fen,
-        used_fen=previous.used_fen if previous else 0,
-        intake_mode=decision.mode,
-        channel=decision.channel,
-        status=status,
-        decision=decision,
-        granted_at=now(),
-        expires_on=today + dt.timedelta(days=LINE_TERM_DAYS),
-        granted_by=_user(actor),
-    )
+    granted = {
+        "limit_fen": decision.limit_fen,
+        "intake_mode": decision.mode,
+        "channel": decision.channel,
+        "status": status,
+        "decision": decision,
+        "granted_at": now(),
+        "expires_on": today + dt.timedelta(days=LINE_TERM_DAYS),
+        "granted_by": _user(actor),
+    }
+    renewed = previous is not None and previous.used_fen > 0
+    line: CreditLine
+    if previous is not None and renewed:
+        # A line with loans on it is renewed in place: its loans stay on it and keep holding its limit
+        # (a loan belongs to one line, in the ledger too), and their repayments free the renewed limit.
+        # A new line beside it would start unused while the loans still owed on the old one, letting the
+        # customer draw the limit twice (docs/decisions/0012).
+        line = previous
+        for name, value in granted.items():
+            setattr(line, name, value)
+        line.save(update_fields=list(granted))
+    else:
+        if previous is not None:  # an undrawn line is replaced: each grant keeps its own row
+            previous.status = LineStatus.REVOKED
+            previous.save(update_fields=["status"])
+        line = CreditLine.objects.create(household=household, product_code=product, used_fen=0, **granted)
     audit.record(
         actor,
         "credit.line.grant",
         line,
-        before={"limit_fen": previous.limit_fen} if previous else None,
+        before=before,
         after={
             "household": household.code,
             "limit_fen": line.limit_fen,
@@ -579,6 +601,8 @@ def grant_line(
             "mode": line.intake_mode,
             "product": product,
             "decision": decision.pk,
+            "expires_on": line.expires_on,
+            **({"renewed": True, "used_fen": line.used_fen} if renewed else {}),
         },
         scope_path=household.village.grid.outlet.path,
     )
