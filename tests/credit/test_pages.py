@@ -36,6 +36,8 @@ def field_error(html: str, field_id: str) -> str:
         ("co", "/credit/reviews/", 200),
         ("risk", "/credit/reviews/", 200),
         ("am1", "/credit/alerts/", 403),
+        ("am1", "/credit/renewals/", 200),
+        ("auditor", "/credit/renewals/", 200),
         ("om1", "/credit/alerts/", 200),
         ("co", "/credit/alerts/", 200),
         ("auditor", "/credit/alerts/", 403),
@@ -156,3 +158,49 @@ def test_alert_page_review(credit):
     assert resp.status_code == 302
     alert.refresh_from_db()
     assert (alert.status, alert.outcome_note) == ("accepted", "已核实")
+
+
+def test_renewal_list_shows_the_lines_due_in_scope_soonest_first(credit):
+    import datetime as dt
+
+    from xinedai.core.dates import business_today, now
+    from xinedai.core.masking import mask_name
+
+    today = business_today()
+
+    def line(h, *, product="xinedai", status="active", days=0, used=0):
+        return CreditLine.objects.create(
+            household=h,
+            product_code=product,
+            limit_fen=100_000 * Y,
+            used_fen=used,
+            intake_mode="model",
+            channel="combined",
+            status=status,
+            granted_at=now(),
+            expires_on=today + dt.timedelta(days=days),
+        )
+
+    line(credit.h1, days=10)  # expiring within the 60 days
+    line(credit.h2, days=200)  # not yet
+    line(credit.h2, product="dapeng", status="expired", days=-5, used=30_000 * Y)  # expired, loans still on it
+    line(credit.h1, product="dapeng", status="expired", days=-40)  # expired and repaid: nothing to review
+    line(credit.h3, days=3)  # another outlet
+
+    html = credit.client("om1").get("/credit/renewals/").content.decode()
+    rows = re.findall(r"<tr><td><a href=\"/credit/households/(\d+)/\">", html)
+    assert rows == [str(credit.h2.pk), str(credit.h1.pk)]  # the expired one first, then by expiry
+    assert "5 天前" in html and "10 天后" in html
+    assert mask_name(credit.h1.head_name) in html and credit.h1.head_name not in html
+    # A wider window brings the later line in; another scope sees only its own.
+    wide = credit.client("om1").get("/credit/renewals/?within=365").content.decode()
+    assert re.findall(r"<tr><td><a href=\"/credit/households/(\d+)/\">", wide) == [
+        str(credit.h2.pk),
+        str(credit.h1.pk),
+        str(credit.h2.pk),
+    ]
+    other = credit.client("am3").get("/credit/renewals/").content.decode()
+    assert re.findall(r"<tr><td><a href=\"/credit/households/(\d+)/\">", other) == [str(credit.h3.pk)]
+    # The credit start page counts them for the user's scope.
+    home = credit.client("om1").get("/credit/").content.decode()
+    assert re.search(r'href="/credit/renewals/"><div class="l">[^<]+</div><div class="v">2</div>', home)

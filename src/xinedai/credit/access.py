@@ -5,7 +5,9 @@ Scope always comes from households.access (role + org scope); this module adds w
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+
+from django.db.models import Q, QuerySet
 
 from xinedai.core.errors import NotFound, PermissionDenied
 from xinedai.households.access import households_for
@@ -13,7 +15,7 @@ from xinedai.households.models import Household
 from xinedai.org.access import profile_of
 from xinedai.org.choices import Role
 
-from .choices import LIVE_LINE_STATUSES, ApplicationStatus
+from .choices import LIVE_LINE_STATUSES, ApplicationStatus, LineStatus
 from .models import ChangeAlert, CreditDecision, CreditLine, OfflineApplication
 
 # Until org.choices.ROLE_PERMISSIONS grants credit.review_application to these roles, the role itself
@@ -99,6 +101,19 @@ def live_lines_by_household(households: list[Household]) -> dict[int, CreditLine
         household__in=[h.pk for h in households], product_code=PRODUCT, status__in=LIVE_LINE_STATUSES
     )
     return {line.household_id: line for line in qs}
+
+
+def lines_due_for_review(user, today: dt.date, within_days: int) -> QuerySet[CreditLine]:  # type: ignore[no-untyped-def]
+    """Lines in the user's scope that the annual re-review should see, soonest first: active or frozen
+    lines expiring within `within_days`, and expired lines that still have loans on them (their loans
+    run on, and a re-review renews them, decision 0012)."""
+    due = Q(status__in=(LineStatus.ACTIVE, LineStatus.FROZEN), expires_on__lte=today + dt.timedelta(days=within_days))
+    owed = Q(status=LineStatus.EXPIRED, used_fen__gt=0)
+    return (
+        CreditLine.objects.filter(due | owed, household__in=households_for(user))
+        .select_related("household__village")
+        .order_by("expires_on", "pk")
+    )
 
 
 def granted_decision_ids(household: Household) -> set[int]:

@@ -13,5 +13,6 @@ urlpatterns = [
     path("reviews/<int:application_id>/approve/", views.approve, name="credit-approve"),
     path("reviews/<int:application_id>/reject/", views.reject, name="credit-reject"),
     path("alerts/", views.alerts, name="credit-alerts"),
+    path("renewals/", views.renewals, name="credit-renewals"),
     path("alerts/<int:alert_id>/review/", views.alert_review, name="credit-alert-review"),
 ]

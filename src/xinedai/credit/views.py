@@ -20,6 +20,7 @@ from xinedai.core.errors import BusinessError, NotFound
 from xinedai.core.forms import add_business_error
 from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_name
+from xinedai.core.paging import CappedPaginator
 from xinedai.households import access as household_access
 from xinedai.households.models import Household
 
@@ -384,6 +385,41 @@ def alert_review(request: HtmxHttpRequest, alert_id: int) -> HttpResponse:
     return _alerts_page(request, bound={alert.pk: form}, status=422)
 
 
+# Annual re-review ---------------------------------------------------------------------------------
+
+RENEWAL_WINDOW_DAYS = 60
+
+
+@login_required
+def renewals(request: HtmxHttpRequest) -> HttpResponse:
+    """Lines due for the annual re-review in the user's scope: expiring within the window (default 60
+    days) or expired with loans still on them. A re-review is a new decision on the household's page and
+    its grant, which renews a drawn line in place (decision 0012)."""
+    today = business_today()
+    within = _int(request.GET.get("within"), RENEWAL_WINDOW_DAYS, 1, 366)
+    qs = access.lines_due_for_review(request.user, today, within)
+    page = CappedPaginator(qs, 50).get_page(request.GET.get("page"))
+    from xinedai.products.queries import catalogue
+
+    names = {p.code: p.name for p, _terms in catalogue(today)}
+    rows = [
+        {
+            "line": line,
+            "head": mask_name(line.household.head_name),
+            "product": names.get(line.product_code, line.product_code),
+            "days_left": max(0, (line.expires_on - today).days),
+            "days_ago": max(0, (today - line.expires_on).days),
+            "badge": LINE_BADGE.get(line.status, "gray"),
+        }
+        for line in page
+    ]
+    return render(
+        request,
+        "credit/renewals.html",
+        {"page": page, "rows": rows, "within": within, "today": today},
+    )
+
+
 # Start page ---------------------------------------------------------------------------------------
 
 
@@ -406,6 +442,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         if access.can_review(user)
         else 0,
         "open_alerts": access.alerts_for(user).filter(status="open").count(),
+        "due_for_review": CappedPaginator(access.lines_due_for_review(user, business_today(), RENEWAL_WINDOW_DAYS), 1),
         "my_applications": access.open_applications_of(user)[:20] if access.can_submit(user) else [],
     }
     return render(request, "credit/home.html", ctx)
