@@ -125,3 +125,82 @@ def test_the_batch_leaves_an_expired_line_with_loans_to_the_one_by_one_renewal(l
         (line.pk, "expired", 80_000 * Y)
     ]
     clean()
+
+
+# The annual re-review job (credit.batch.renew_due_lines, `xinedai credit-renew`) ---------------------
+
+RENEW_ON = dt.date(2027, 6, 10)  # the fixture's lines expire on 2027-06-30
+
+
+def model_line(credit, household):
+    with transaction.atomic():
+        decision = credit_services.decide(credit.users["am1"], household=household, today=TODAY)
+        return credit_services.grant_line(credit.users["risk"], decision, today=TODAY)
+
+
+def test_the_renewal_job_renews_drawn_lines_replaces_undrawn_ones_and_leaves_the_rest(line, credit):
+    from xinedai.credit.batch import renew_due_lines
+
+    loan = draw(line, 100_000 * Y)
+    undrawn = model_line(credit, credit.h2)
+    offline = CreditLine.objects.create(
+        household=credit.h3,
+        limit_fen=50_000 * Y,
+        intake_mode="offline_approval",
+        channel="combined",
+        status="active",
+        granted_at="2026-06-30T02:00:00Z",
+        expires_on=dt.date(2027, 6, 20),
+    )
+    assert renew_due_lines(None, as_of=RENEW_ON, within_days=5).due == 0  # nothing expires by 06-15
+
+    result = renew_due_lines(None, as_of=RENEW_ON, within_days=30)
+    assert (result.due, result.replaced, result.renewed, result.held) == (2, 1, 1, [])
+    line.refresh_from_db()
+    assert line.pk == loan.line_id and line.status == "active" and line.used_fen == 100_000 * Y
+    assert line.expires_on == RENEW_ON + dt.timedelta(days=365) and line.decision.source == "renewal"
+    undrawn.refresh_from_db()
+    assert undrawn.status == "revoked"
+    fresh = CreditLine.objects.get(household=credit.h2, status="active")
+    assert fresh.expires_on == RENEW_ON + dt.timedelta(days=365) and fresh.used_fen == 0
+    offline.refresh_from_db()
+    assert (offline.status, offline.expires_on) == ("active", dt.date(2027, 6, 20))  # an officer's line
+    clean()
+    # Run again: what it renewed expires a year later, so nothing is due.
+    again = renew_due_lines(None, as_of=RENEW_ON, within_days=30)
+    assert (again.due, again.replaced, again.renewed) == (0, 0, 0)
+
+
+def test_a_drawn_line_the_new_decision_cannot_cover_is_left_for_a_person(line, credit):
+    from xinedai.credit.batch import renew_due_lines
+    from xinedai.credit.models import CreditDecision
+
+    draw(line, 205_000 * Y)
+    CreditLine.objects.create(  # another product's line: its limit comes off the new 信e贷 limit
+        household=credit.h1,
+        product_code="dapeng",
+        limit_fen=150_000 * Y,
+        intake_mode="offline_approval",
+        channel="combined",
+        status="active",
+        granted_at="2026-06-30T02:00:00Z",
+        expires_on=dt.date(2028, 1, 1),
+    )
+    before = CreditLine.objects.values_list("pk", "status", "limit_fen", "used_fen", "expires_on").get(pk=line.pk)
+    result = renew_due_lines(None, as_of=RENEW_ON, within_days=30)
+    assert (result.due, result.renewed, result.held) == (1, 0, [(line.pk, "limit_below_used")])
+    after = CreditLine.objects.values_list("pk", "status", "limit_fen", "used_fen", "expires_on").get(pk=line.pk)
+    assert after == before
+    kept = CreditDecision.objects.filter(household=credit.h1, source="renewal").get()  # the re-review's record
+    assert kept.inputs["exposure_fen"] == 150_000 * Y and 0 < kept.limit_fen < 205_000 * Y
+    clean()
+
+
+def test_the_renewal_command_prints_what_it_did(line, credit, capsys):
+    from django.core.management import call_command
+
+    draw(line, 100_000 * Y)
+    call_command("credit_renew", "--date", RENEW_ON.isoformat(), "--within", "30")
+    out = capsys.readouterr().out
+    assert "2027-06-10: 1 lines due" in out and "1 drawn renewed in place" in out and "0 left for review" in out
+    clean()

@@ -20,22 +20,29 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db import connection
+from django.db import connection, models, transaction
 
 from xinedai.core import audit
 from xinedai.core.bulk import BulkLoader
 from xinedai.core.dates import now
+from xinedai.core.errors import BusinessError
 from xinedai.households.models import FileVersion, Household, Member
 
 from . import features, rules
 from .choices import LIVE_LINE_STATUSES, IntakeMode, LineStatus
 from .models import INPUT_COLUMNS, CreditDecision, CreditLine, LimitStrategy, ScoreModel
 from .scorecard import Scorecard
-from .services import LINE_TERM_DAYS, guarded_household_ids, product_cap_fen
+from .services import (
+    LINE_TERM_DAYS,
+    active_model,
+    active_strategy,
+    guarded_household_ids,
+    product_cap_fen,
+)
 
 Progress = Callable[[str, int, int], None]
 PRODUCT = "xinedai"
@@ -599,4 +606,98 @@ def decide_batch(
             "source": source,
         },
     )
+    return result
+
+
+# The annual re-review ------------------------------------------------------------------------------
+
+
+@dataclass
+class RenewalResult:
+    due: int = 0  # model lines in the window, or expired with loans on them
+    replaced: int = 0  # undrawn lines the batch granted anew
+    renewed: int = 0  # drawn lines renewed in place (services.grant_line)
+    held: list[tuple[int, str]] = field(default_factory=list)  # (line id, why) left for a person
+
+
+def renew_due_lines(
+    actor: Any,
+    *,
+    as_of: dt.date,
+    within_days: int,
+    product_code: str = PRODUCT,
+    progress: Progress | None = None,
+) -> RenewalResult:
+    """The annual re-review of the lines the model granted: active lines of `product_code` expiring
+    within `within_days` of `as_of`, and expired ones that still have loans on them, are decided again by
+    the active model and strategy on the household's current file.
+
+    Undrawn lines go through decide_batch (one set of statements; a line whose new decision grants
+    nothing is left to expire). Drawn ones are decided and renewed one by one, each in its own
+    transaction (services.grant_line renews a drawn line in place, decision 0012); one whose new limit
+    would be below what is drawn, or that a cap or the change guard holds, is left as it is and listed
+    for a person. Lines granted by an officer (offline approval) or by the small-credit rules, and frozen
+    ones, are never renewed here. Run outside a transaction; re-running finds nothing left to do for
+    the lines it renewed (they now expire a year later)."""
+    from .services import decide, grant_line
+
+    horizon = as_of + dt.timedelta(days=within_days)
+    due = (
+        CreditLine.objects.filter(product_code=product_code, intake_mode=IntakeMode.MODEL)
+        .filter(
+            models.Q(status=LineStatus.ACTIVE, expires_on__lte=horizon)
+            | models.Q(status=LineStatus.EXPIRED, used_fen__gt=0)
+        )
+        .order_by("household_id", "pk")
+        .values_list("pk", "household_id", "channel", "used_fen", "limit_fen")
+    )
+    rows = list(due)
+    result = RenewalResult(due=len(rows))
+    if not rows:
+        return result
+    model, strategy = active_model(), active_strategy()
+    undrawn: dict[str, list[int]] = {}
+    drawn = []
+    for pk, household_id, channel, used, _limit in rows:
+        if used == 0:
+            undrawn.setdefault(channel, []).append(household_id)
+        else:
+            drawn.append((pk, household_id, channel))
+    for channel, ids in sorted(undrawn.items()):
+        with transaction.atomic():
+            batch = decide_batch(
+                ids,
+                actor=actor,
+                model=model,
+                strategy=strategy,
+                channel=channel,
+                as_of=as_of,
+                source="renewal",
+                product_code=product_code,
+                progress=progress,
+            )
+        result.replaced += batch.granted
+    for n, (pk, household_id, channel) in enumerate(drawn, start=1):
+        household = Household.objects.select_related("current_file").get(pk=household_id)
+        try:
+            with transaction.atomic():  # kept whatever the grant does: the re-review's record
+                decision = decide(
+                    actor,
+                    household=household,
+                    channel=channel,
+                    source="renewal",
+                    today=as_of,
+                    product_code=product_code,
+                )
+            if decision.limit_fen <= 0:
+                result.held.append((pk, decision.binding))
+                continue
+            with transaction.atomic():
+                grant_line(actor, decision, today=as_of)
+        except BusinessError as exc:
+            result.held.append((pk, exc.code))
+            continue
+        result.renewed += 1
+        if progress:
+            progress("renewing", n, len(drawn))
     return result
