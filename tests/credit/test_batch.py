@@ -130,3 +130,29 @@ def test_decision_inputs_are_typed_columns_plus_details(credit):
     assert single.inputs == {**{c: getattr(single, c) for c in INPUT_COLUMNS}, **single.details}
     assert {k: v for k, v in single.inputs.items() if k != "candidates_fen"} == batch.inputs
     assert CreditDecision.objects.filter(pk=batch.pk, net_assets_yuan=single.net_assets_yuan).exists()
+
+
+def test_what_is_owed_on_an_expired_line_counts_toward_the_caps_in_a_batch(credit):
+    def other_line(status, used):
+        return CreditLine.objects.create(
+            household=credit.h1,
+            product_code="dapeng",
+            limit_fen=100_000 * 100,
+            used_fen=used,
+            intake_mode="offline_approval",
+            channel="combined",
+            status=status,
+            granted_at="2025-06-30T02:00:00Z",
+            expires_on=dt.date(2026, 6, 1),
+        )
+
+    other = other_line("expired", 40_000 * 100)
+    run(credit, [credit.h1.pk])
+    single = services.decide(credit.users["am1"], household=credit.h1, today=TODAY)
+    batch = CreditDecision.objects.filter(household=credit.h1, source="batch").get()
+    assert batch.exposure_fen == single.inputs["exposure_fen"] == 40_000 * 100  # what is owed, not the limit
+    assert batch.limit_fen == single.limit_fen
+    CreditLine.objects.filter(pk=other.pk).update(used_fen=0)  # repaid: an expired line holds nothing
+    run(credit, [credit.h1.pk])
+    latest = CreditDecision.objects.filter(household=credit.h1, source="batch").latest("pk")
+    assert latest.exposure_fen == 0
