@@ -578,8 +578,8 @@ def grant_line(
     if previous is not None and renewed:
         # A line with loans on it is renewed in place: its loans stay on it and keep holding its limit
         # (a loan belongs to one line, in the ledger too), and their repayments free the renewed limit.
-        # A new line beside it would start unused while the loans still owed on the old one, letting the
-        # customer draw the limit twice (docs/decisions/0012).
+        # A new line beside it would leave the loans on the old one, whose repayments would free the old
+        # line and never the new (docs/decisions/0012).
         line = previous
         for name, value in granted.items():
             setattr(line, name, value)
