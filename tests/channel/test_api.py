@@ -381,6 +381,9 @@ def test_a_drawdown_reads_its_line_once_locked_and_then_looks_for_its_key(channe
     assert len(lines) == 1 and len(keys) == 1 and lines[0] < keys[0]
     assert sql[lines[0]].endswith("FOR UPDATE") or connection.vendor != "postgresql"  # SQLite: BEGIN IMMEDIATE
     assert len([q for q in sql if q.startswith("SELECT") and 'FROM "products_productversion"' in q]) == 1
+    # The contract acceptance comes with the locked line, not in a round trip of its own.
+    assert '"channel_contractacceptance"' in sql[lines[0]]
+    assert not [q for q in sql if q.startswith('SELECT "channel_contractacceptance"')]
 
 
 def test_a_customer_never_sees_or_touches_another_customers_loan(channels, signed_line):

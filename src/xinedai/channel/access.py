@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from xinedai.core import statements
 from xinedai.core.errors import NotFound, ValidationFailed
@@ -25,6 +25,8 @@ from xinedai.lending.models import Instalment, Loan, Repayment
 from xinedai.org.models import Grid, OrgUnit, Village
 from xinedai.products.models import Product, ProductVersion
 from xinedai.products.queries import catalogue
+
+from .models import ContractAcceptance
 
 # The reads of every channel write are compiled once per process and prepared on PostgreSQL
 # (core.statements, docs/decisions/0006): a drawdown must answer in well under 100 ms at 32 clients.
@@ -54,7 +56,13 @@ def _customer_statement() -> statements.Statement:
 def _line_statement(lock: bool) -> statements.Statement:
     queryset = CreditLine.objects.filter(household=_HOUSEHOLD.value, pk=_LINE.value).order_by()
     if lock:
-        queryset = queryset.select_for_update()
+        # A drawdown reads its line locked, and with it whether the customer has accepted a contract for
+        # it: one round trip instead of two on the channel's busiest write.
+        accepted = ContractAcceptance.objects.filter(household=OuterRef("household"), line=OuterRef("pk"))
+        queryset = queryset.select_for_update().annotate(contract_accepted=Exists(accepted))
+        return statements.Statement.compile(
+            queryset.values(*statements.columns(CreditLine), "contract_accepted"), _HOUSEHOLD, _LINE
+        )
     return statements.Statement.compile(queryset.values(*statements.columns(CreditLine)), _HOUSEHOLD, _LINE)
 
 
@@ -103,7 +111,10 @@ def get_line(household: Household, pk: int, *, lock: bool = False) -> CreditLine
     row = statement.first(household.pk, pk) if _BIGINT_MIN <= pk <= _BIGINT_MAX else None
     if row is None:
         raise NotFound("授信额度不存在", "No such credit line for this customer", code="line_not_found")
-    return statements.instance(CreditLine, row, statement.alias)  # type: ignore[no-any-return]
+    line = statements.instance(CreditLine, row, statement.alias)
+    if lock:
+        line.contract_accepted = bool(row["contract_accepted"])  # see _line_statement
+    return line  # type: ignore[no-any-return]
 
 
 def loans_of(household: Household) -> QuerySet[Loan]:

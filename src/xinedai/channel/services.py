@@ -96,8 +96,6 @@ def revoke_credential(actor: Any, client: ChannelClient) -> ChannelClient:
 
 
 _DIGEST = statements.Marker("<credential digest>")
-_HOUSEHOLD = statements.Marker(-(2**62) + 5)
-_LINE = statements.Marker(-(2**62) + 7)
 
 
 @functools.cache
@@ -105,12 +103,6 @@ def _client_statement() -> statements.Statement:
     """Compiled once per process and prepared on PostgreSQL (core.statements): every channel call reads it."""
     queryset = ChannelClient.objects.filter(digest=_DIGEST.value, revoked_at__isnull=True).order_by()
     return statements.Statement.compile(queryset.values(*statements.columns(ChannelClient)), _DIGEST)
-
-
-@functools.cache
-def _accepted_statement() -> statements.Statement:
-    queryset = ContractAcceptance.objects.filter(household=_HOUSEHOLD.value, line=_LINE.value).order_by()
-    return statements.Statement.compile(queryset.values("id")[:1], _HOUSEHOLD, _LINE)
 
 
 _CLIENTS: reuse.Reused[str, ChannelClient] = reuse.Reused(size=64)
@@ -414,7 +406,7 @@ def draw(
             product=line.product_code,
             channel=client.channel,
         )
-    if _accepted_statement().first(household.pk, line.pk) is None:
+    if not line.contract_accepted:  # type: ignore[attr-defined]  # read with the locked line (access.get_line)
         raise ValidationFailed(
             "请先签署借款合同", "The customer has not accepted a contract for this line", code="contract_not_accepted"
         )
