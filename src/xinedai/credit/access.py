@@ -16,7 +16,7 @@ from xinedai.org.access import profile_of
 from xinedai.org.choices import Role
 
 from .choices import LIVE_LINE_STATUSES, ApplicationStatus, LineStatus
-from .models import ChangeAlert, CreditDecision, CreditLine, OfflineApplication
+from .models import EXPIRED_WITH_LOANS, ChangeAlert, CreditDecision, CreditLine, OfflineApplication
 
 # Until org.choices.ROLE_PERMISSIONS grants credit.review_application to these roles, the role itself
 # is the check (and stays accepted after, so the two cannot disagree).
@@ -108,9 +108,8 @@ def lines_due_for_review(user, today: dt.date, within_days: int) -> QuerySet[Cre
     lines expiring within `within_days`, and expired lines that still have loans on them (their loans
     run on, and a re-review renews them, decision 0012)."""
     due = Q(status__in=(LineStatus.ACTIVE, LineStatus.FROZEN), expires_on__lte=today + dt.timedelta(days=within_days))
-    owed = Q(status=LineStatus.EXPIRED, used_fen__gt=0)
     return (
-        CreditLine.objects.filter(due | owed, household__in=households_for(user))
+        CreditLine.objects.filter(due | EXPIRED_WITH_LOANS, household__in=households_for(user))
         .select_related("household__village")
         .order_by("expires_on", "pk")
     )

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db import connection, models, transaction
+from django.db import connection, transaction
+from django.db.models import Q
 
 from xinedai.core import audit
 from xinedai.core.bulk import BulkLoader
@@ -34,12 +35,14 @@ from xinedai.households.models import FileVersion, Household, Member
 
 from . import features, rules
 from .choices import LIVE_LINE_STATUSES, IntakeMode, LineStatus
-from .models import INPUT_COLUMNS, CreditDecision, CreditLine, LimitStrategy, ScoreModel
+from .models import EXPIRED_WITH_LOANS, INPUT_COLUMNS, CreditDecision, CreditLine, LimitStrategy, ScoreModel
 from .scorecard import Scorecard
 from .services import (
     LINE_TERM_DAYS,
     active_model,
     active_strategy,
+    decide,
+    grant_line,
     guarded_household_ids,
     product_cap_fen,
 )
@@ -639,17 +642,12 @@ def renew_due_lines(
     for a person. Lines granted by an officer (offline approval) or by the small-credit rules, and frozen
     ones, are never renewed here. Run outside a transaction; re-running finds nothing left to do for
     the lines it renewed (they now expire a year later)."""
-    from .services import decide, grant_line
-
     horizon = as_of + dt.timedelta(days=within_days)
     due = (
         CreditLine.objects.filter(product_code=product_code, intake_mode=IntakeMode.MODEL)
-        .filter(
-            models.Q(status=LineStatus.ACTIVE, expires_on__lte=horizon)
-            | models.Q(status=LineStatus.EXPIRED, used_fen__gt=0)
-        )
+        .filter(Q(status=LineStatus.ACTIVE, expires_on__lte=horizon) | EXPIRED_WITH_LOANS)
         .order_by("household_id", "pk")
-        .values_list("pk", "household_id", "channel", "used_fen", "limit_fen")
+        .values_list("pk", "household_id", "channel", "used_fen")
     )
     rows = list(due)
     result = RenewalResult(due=len(rows))
@@ -658,7 +656,7 @@ def renew_due_lines(
     model, strategy = active_model(), active_strategy()
     undrawn: dict[str, list[int]] = {}
     drawn = []
-    for pk, household_id, channel, used, _limit in rows:
+    for pk, household_id, channel, used in rows:
         if used == 0:
             undrawn.setdefault(channel, []).append(household_id)
         else:
@@ -678,6 +676,8 @@ def renew_due_lines(
             )
         result.replaced += batch.granted
     for n, (pk, household_id, channel) in enumerate(drawn, start=1):
+        if progress:
+            progress("renewing", n, len(drawn))
         household = Household.objects.select_related("current_file").get(pk=household_id)
         try:
             with transaction.atomic():  # kept whatever the grant does: the re-review's record
@@ -698,6 +698,4 @@ def renew_due_lines(
             result.held.append((pk, exc.code))
             continue
         result.renewed += 1
-        if progress:
-            progress("renewing", n, len(drawn))
     return result

@@ -221,6 +221,11 @@ class CreditDecision(models.Model):
         return {**fields, "details": details}
 
 
+# An expired line that still has loans on it: its loans run on, it holds what is owed on it toward the
+# per-customer caps, and the annual re-review renews it in place (docs/decisions/0012).
+EXPIRED_WITH_LOANS = models.Q(status=LineStatus.EXPIRED, used_fen__gt=0)
+
+
 class CreditLine(models.Model):
     """A credit line (授信) of a household, its head the borrower of record. Drawn repeatedly."""
 

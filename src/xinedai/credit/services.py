@@ -54,7 +54,15 @@ from .choices import (
     ModelStatus,
     StrategyStatus,
 )
-from .models import ChangeAlert, CreditDecision, CreditLine, LimitStrategy, OfflineApplication, ScoreModel
+from .models import (
+    EXPIRED_WITH_LOANS,
+    ChangeAlert,
+    CreditDecision,
+    CreditLine,
+    LimitStrategy,
+    OfflineApplication,
+    ScoreModel,
+)
 from .scorecard import Scorecard
 
 LINE_TERM_DAYS = 365  # annual re-review
@@ -281,7 +289,7 @@ def product_cap_fen(
 
 # What a line holds of the per-customer caps: its limit while it is live; once expired, what is still owed
 # on it (its loans run on after the line expires, until the annual re-review renews it).
-_HOLDS = Q(status__in=LIVE_LINE_STATUSES) | Q(status=LineStatus.EXPIRED, used_fen__gt=0)
+_HOLDS = Q(status__in=LIVE_LINE_STATUSES) | EXPIRED_WITH_LOANS
 _HELD_FEN = Case(When(status__in=LIVE_LINE_STATUSES, then=F("limit_fen")), default=F("used_fen"))
 
 
@@ -555,7 +563,7 @@ def grant_line(
     previous = lines.filter(status__in=LIVE_LINE_STATUSES).first()
     if previous is None:
         # An expired line that still has loans on it: the annual re-review renews it (see below).
-        previous = lines.filter(status=LineStatus.EXPIRED, used_fen__gt=0).order_by("-expires_on", "-pk").first()
+        previous = lines.filter(EXPIRED_WITH_LOANS).order_by("-expires_on", "-pk").first()
     if previous is not None and previous.used_fen > decision.limit_fen:
         raise ValidationFailed("新额度低于已用额度", "The new limit is below what is drawn", code="limit_below_used")
     before = (
