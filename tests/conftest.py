@@ -150,6 +150,24 @@ def build_bank() -> Bank:
     return Bank(ho, branch, o1, o2, g1, g1a, g1b, g2, v1, v2, v3, users, *hs)
 
 
+def make_line(household: Any, **fields: Any) -> Any:
+    """A credit line row as a test needs it, written directly (no decision): an active, combined-channel
+    信e贷 line granted by an officer, unused, unless `fields` say otherwise."""
+    from xinedai.credit.models import CreditLine
+
+    values: dict[str, Any] = {
+        "product_code": "xinedai",
+        "limit_fen": 100_000 * 100,
+        "used_fen": 0,
+        "intake_mode": "offline_approval",
+        "channel": "combined",
+        "status": "active",
+        "granted_at": "2026-06-30T02:00:00Z",
+        **fields,
+    }
+    return CreditLine.objects.create(household=household, **values)
+
+
 def close_response(response) -> None:  # type: ignore[no-untyped-def]
     """Close a streamed response (releasing its file) without the request_finished handler closing
     the test's database connection, as Django's test client itself does around a request."""

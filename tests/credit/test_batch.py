@@ -12,6 +12,8 @@ from xinedai.credit.batch import _ages, decide_batch
 from xinedai.credit.models import CreditDecision, CreditLine
 from xinedai.households.models import Household
 
+from ..conftest import make_line
+
 TODAY = dt.date(2026, 6, 30)
 
 
@@ -134,13 +136,10 @@ def test_decision_inputs_are_typed_columns_plus_details(credit):
 
 def test_what_is_owed_on_an_expired_line_counts_toward_the_caps_in_a_batch(credit):
     def other_line(status, used):
-        return CreditLine.objects.create(
-            household=credit.h1,
+        return make_line(
+            credit.h1,
             product_code="dapeng",
-            limit_fen=100_000 * 100,
             used_fen=used,
-            intake_mode="offline_approval",
-            channel="combined",
             status=status,
             granted_at="2025-06-30T02:00:00Z",
             expires_on=dt.date(2026, 6, 1),

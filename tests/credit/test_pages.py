@@ -10,7 +10,7 @@ from xinedai.credit import services
 from xinedai.credit.models import ChangeAlert, CreditDecision, CreditLine, OfflineApplication
 from xinedai.households import services as hh
 
-from ..conftest import file_values
+from ..conftest import file_values, make_line
 
 Y = 100
 
@@ -169,13 +169,11 @@ def test_renewal_list_shows_the_lines_due_in_scope_soonest_first(credit):
     today = business_today()
 
     def line(h, *, product="xinedai", status="active", days=0, used=0):
-        return CreditLine.objects.create(
-            household=h,
+        return make_line(
+            h,
             product_code=product,
-            limit_fen=100_000 * Y,
             used_fen=used,
             intake_mode="model",
-            channel="combined",
             status=status,
             granted_at=now(),
             expires_on=today + dt.timedelta(days=days),

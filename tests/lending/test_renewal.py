@@ -13,6 +13,7 @@ from xinedai.credit import services as credit_services
 from xinedai.credit.batch import decide_batch
 from xinedai.credit.models import CreditLine
 
+from ..conftest import make_line
 from .test_loans import TODAY, Y, clean, draw, pay
 
 LATER = TODAY + dt.timedelta(days=31)
@@ -143,15 +144,7 @@ def test_the_renewal_job_renews_drawn_lines_replaces_undrawn_ones_and_leaves_the
 
     loan = draw(line, 100_000 * Y)
     undrawn = model_line(credit, credit.h2)
-    offline = CreditLine.objects.create(
-        household=credit.h3,
-        limit_fen=50_000 * Y,
-        intake_mode="offline_approval",
-        channel="combined",
-        status="active",
-        granted_at="2026-06-30T02:00:00Z",
-        expires_on=dt.date(2027, 6, 20),
-    )
+    offline = make_line(credit.h3, limit_fen=50_000 * Y, expires_on=dt.date(2027, 6, 20))
     assert renew_due_lines(None, as_of=RENEW_ON, within_days=5).due == 0  # nothing expires by 06-15
 
     result = renew_due_lines(None, as_of=RENEW_ON, within_days=30)
@@ -176,16 +169,8 @@ def test_a_drawn_line_the_new_decision_cannot_cover_is_left_for_a_person(line, c
     from xinedai.credit.models import CreditDecision
 
     draw(line, 205_000 * Y)
-    CreditLine.objects.create(  # another product's line: its limit comes off the new 信e贷 limit
-        household=credit.h1,
-        product_code="dapeng",
-        limit_fen=150_000 * Y,
-        intake_mode="offline_approval",
-        channel="combined",
-        status="active",
-        granted_at="2026-06-30T02:00:00Z",
-        expires_on=dt.date(2028, 1, 1),
-    )
+    # another product's line: its limit comes off the new 信e贷 limit
+    make_line(credit.h1, product_code="dapeng", limit_fen=150_000 * Y, expires_on=dt.date(2028, 1, 1))
     before = CreditLine.objects.values_list("pk", "status", "limit_fen", "used_fen", "expires_on").get(pk=line.pk)
     result = renew_due_lines(None, as_of=RENEW_ON, within_days=30)
     assert (result.due, result.renewed, result.held) == (1, 0, [(line.pk, "limit_below_used")])
