@@ -414,3 +414,43 @@ def test_no_response_carries_a_full_id_number_or_name(channels, signed_line):
         text = json.dumps(json.loads(raw), ensure_ascii=False)
         assert H1 not in text and "张三丰" not in text and "三丰" not in text
     assert "张**" in bodies[0].decode() and mask_id_number(H1) in bodies[0].decode()
+
+
+def test_a_written_off_loan_shows_what_is_still_owed_and_repaying_it_is_a_recovery(channels, signed_line):
+    from xinedai.servicing import services as servicing
+    from xinedai.servicing.choices import RiskClass
+
+    client, bank = channels.client(), channels.bank
+    loan_id = post(client, "/drawdowns", drawdown_body(signed_line), key="d1").json()["id"]
+    with transaction.atomic():
+        cls = servicing.request_classification(bank.users["co"], loan_id, risk_class=RiskClass.LOSS, reason="失联")
+    with transaction.atomic():
+        servicing.approve_classification(bank.users["bm"], cls.pk, today=TODAY)
+    with transaction.atomic():
+        request = servicing.request_write_off(bank.users["co"], loan_id, reason="失联两年")
+    with transaction.atomic():
+        servicing.approve_write_off(bank.users["risk"], request.pk, today=TODAY)
+    detail = get(client, f"/loans/{loan_id}").json()
+    assert detail["status"] == "written_off" and detail["principal_outstanding_fen"] == 0
+    assert detail["owed"]["overdue_principal_fen"] == 50_000 * Y == detail["owed"]["payoff_fen"]
+    resp = post(client, f"/loans/{loan_id}/repayments", {"amount_fen": 10_000 * Y}, key="r1")
+    assert resp.status_code == 201, resp.content
+    assert resp.json()["repayment"]["overdue_principal_fen"] == 10_000 * Y
+    assert get(client, f"/loans/{loan_id}").json()["owed"]["payoff_fen"] == 40_000 * Y
+    assert post(client, "/drawdowns", drawdown_body(signed_line, 1_000 * Y), key="d2").status_code == 422
+    clean()
+
+
+def test_a_line_or_loan_no_longer_active_is_a_422_not_a_500(channels, signed_line):
+    # The line's or loan's own status is a detail of the error, never taken for its HTTP status.
+    client = channels.client()
+    loan_id = post(client, "/drawdowns", drawdown_body(signed_line), key="d1").json()["id"]
+    assert post(client, f"/loans/{loan_id}/repayments", {"payoff": True}, key="r1").status_code == 201
+    resp = post(client, f"/loans/{loan_id}/repayments", {"amount_fen": 100}, key="r2")
+    assert resp.status_code == 422, resp.content
+    assert resp.json()["code"] == "loan_not_active" and resp.json()["details"] == {"loan_status": "settled"}
+    CreditLine.objects.filter(pk=signed_line.pk).update(status="expired")
+    resp = post(client, "/drawdowns", drawdown_body(signed_line), key="d2")
+    assert resp.status_code == 422, resp.content
+    assert resp.json()["code"] == "line_not_active" and resp.json()["details"] == {"line_status": "expired"}
+    clean()

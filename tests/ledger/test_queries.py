@@ -97,6 +97,7 @@ def test_the_trial_balance(book):
         A.LOAN_LOSS: (200_000, 0, 200_000),
         A.OFF_BALANCE_INTEREST: (0, 0, 0),
         A.OFF_BALANCE_PENALTY: (0, 0, 0),
+        A.WRITTEN_OFF_PRINCIPAL: (0, 0, 0),
         A.OFF_BALANCE_CONTRA: (0, 0, 0),
     }
     assert [r.code for r in tb.rows] == sorted(code for code, *_ in CHART)

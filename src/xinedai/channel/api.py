@@ -369,6 +369,17 @@ def _loan_detail(loan: Loan, today: dt.date) -> dict[str, Any]:
             "not_due_principal_fen": state["not_due_principal_fen"],
             "payoff_fen": state["payoff_fen"],
         }
+    elif lending.recoverable_fen(loan):  # written off and still owed: all of it overdue, payable now
+        owed = {
+            "on": today,
+            "penalty_fen": loan.offbook_penalty_fen,
+            "overdue_interest_fen": loan.offbook_interest_fen,
+            "overdue_principal_fen": loan.written_off_principal_fen,
+            "interest_fen": 0,
+            "principal_fen": 0,
+            "not_due_principal_fen": 0,
+            "payoff_fen": lending.recoverable_fen(loan),
+        }
     return {**_loan(loan), "schedule": schedule, "owed": owed}
 
 

@@ -26,7 +26,9 @@ class BusinessError(Exception):
         super().__init__(message_en)
         if code:
             self.code = code
-        if status:
+        if status is not None:
+            if type(status) is not int:  # `status` is the HTTP status; a business status goes in details
+                raise TypeError(f"BusinessError status must be an HTTP status code, not {status!r}")
             self.status = status
         self.message_zh = message_zh
         self.message_en = message_en

@@ -539,6 +539,13 @@ def grant_line(
             "该决策不属于任何户", "The decision is not for a household", code="decision_no_household"
         )
     household = Household.objects.select_for_update().get(pk=decision.household_id)
+    if CreditLine.objects.filter(household=household, status=LineStatus.FROZEN).exists():
+        # A frozen line is a block on the customer (a loan written off: lending.services.write_off).
+        raise ValidationFailed(
+            "该客户的授信已冻结（如贷款已核销），不能再授信",
+            "The customer's credit is frozen (a loan was written off): no line can be granted",
+            code="customer_frozen",
+        )
     if decision.limit_fen <= 0:
         raise ValidationFailed(
             "该决策未给出额度", "The decision grants no limit", code="no_limit", binding=decision.binding

@@ -29,6 +29,7 @@ class EntryKind(models.TextChoices):
     ACCRUAL = "accrual", pgettext_lazy("ledger", "Interest accrual")
     PENALTY = "penalty", pgettext_lazy("ledger", "Penalty interest accrual")
     WRITE_OFF = "write_off", pgettext_lazy("ledger", "Write-off")
+    RECOVERY = "recovery", pgettext_lazy("ledger", "Recovery of a written-off loan")
     NON_ACCRUAL = "non_accrual", pgettext_lazy("ledger", "Non-accrual transfer")
     REVERSAL = "reversal", pgettext_lazy("ledger", "Reversal")
 
@@ -39,6 +40,7 @@ ENTRY_BADGE = {
     "accrual": "gray",
     "penalty": "amber",
     "write_off": "red",
+    "recovery": "teal",
     "non_accrual": "orange",
     "reversal": "indigo",
 }
@@ -63,6 +65,8 @@ class AccountCode:
     # (非应计贷款表外欠息), each against one contra account so that every entry still balances.
     OFF_BALANCE_INTEREST = "910101"  # 表外应收利息—贷款利息
     OFF_BALANCE_PENALTY = "910102"  # 表外应收利息—罚息
+    # Written off (核销) but still owed: the bank keeps the claim off-balance and goes on recovering it (账销案存).
+    WRITTEN_OFF_PRINCIPAL = "910201"  # 表外—已核销贷款本金
     OFF_BALANCE_CONTRA = "919901"  # 表外科目—对方科目
 
 
@@ -78,5 +82,6 @@ CHART: tuple[tuple[str, str, str, int], ...] = (
     (AccountCode.LOAN_LOSS, "贷款核销损失", AccountKind.EXPENSE, Side.DEBIT),
     (AccountCode.OFF_BALANCE_INTEREST, "表外应收贷款利息", AccountKind.OFF_BALANCE, Side.DEBIT),
     (AccountCode.OFF_BALANCE_PENALTY, "表外应收罚息", AccountKind.OFF_BALANCE, Side.DEBIT),
+    (AccountCode.WRITTEN_OFF_PRINCIPAL, "已核销贷款本金", AccountKind.OFF_BALANCE, Side.DEBIT),
     (AccountCode.OFF_BALANCE_CONTRA, "表外科目对方", AccountKind.OFF_BALANCE, Side.CREDIT),
 )

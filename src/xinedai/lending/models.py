@@ -43,6 +43,11 @@ class Loan(models.Model):
     accrual_stopped_on = models.DateField(null=True, blank=True)
     offbook_interest_fen = models.BigIntegerField(default=0)
     offbook_penalty_fen = models.BigIntegerField(default=0)
+    # Written off (核销, servicing.services.approve_write_off): the loan leaves the balance sheet, and what it
+    # still owed in principal is kept off-balance until recovered (账销案存); its interest and penalty stay in
+    # the offbook_* columns above. Recoveries reduce these (lending.services.recover).
+    written_off_on = models.DateField(null=True, blank=True)
+    written_off_principal_fen = models.BigIntegerField(default=0)
     schedule_version = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
@@ -74,6 +79,11 @@ class Loan(models.Model):
                 condition=models.Q(principal_outstanding_fen__gte=0)
                 & models.Q(principal_outstanding_fen__lte=models.F("principal_fen")),
                 name="loan_outstanding_within_principal",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(written_off_principal_fen__gte=0)
+                & models.Q(written_off_principal_fen__lte=models.F("principal_fen")),
+                name="loan_written_off_within_principal",
             ),
         ]
 

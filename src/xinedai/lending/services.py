@@ -1,4 +1,5 @@
-"""Lending use cases: draw a loan down on a credit line, repay it. One transaction's worth each.
+"""Lending use cases: draw a loan down on a credit line, repay it, write it off and recover it after.
+One transaction's worth each.
 
 Both lock what they change (the line for a drawdown, the loan and then its line for a repayment), are
 exactly-once by a business key that the database enforces (Loan.drawdown_key, Repayment.key; a retry
@@ -125,7 +126,7 @@ def drawdown(
             raise KeyReused("该请求编号已用于另一笔用信", "The key was used for a different drawdown", key=key)
         return existing
     if line.status != LineStatus.ACTIVE:
-        raise _invalid("授信额度不可用", "The credit line is not active", "line_not_active", status=line.status)
+        raise _invalid("授信额度不可用", "The credit line is not active", "line_not_active", line_status=line.status)
     if line.expires_on < today:
         raise _invalid("授信额度已到期", "The credit line has expired", "line_expired")
     if type(amount_fen) is not int or amount_fen <= 0:
@@ -351,8 +352,10 @@ def repay(
         ):
             raise KeyReused("该请求编号已用于另一笔还款", "The key was used for a different repayment", key=key)
         return existing
+    if loan.status == LoanStatus.WRITTEN_OFF:  # paid on a written-off loan: a recovery (清收)
+        return _recover(actor, loan, key=key, channel=channel, amount_fen=amount_fen, payoff=payoff, today=today)
     if loan.status != LoanStatus.ACTIVE:
-        raise _invalid("该笔贷款已结清", "The loan is not active", "loan_not_active", status=loan.status)
+        raise _invalid("该笔贷款已结清", "The loan is not active", "loan_not_active", loan_status=loan.status)
     state = owed(loan, today)
     if payoff:
         amount_fen = state["payoff_fen"]
@@ -454,6 +457,208 @@ def repay(
             "interest_fen": interest_paid,
             "penalty_fen": alloc["penalty"],
             "settled": settled,
+        },
+        scope_path=scope,
+    )
+    return repayment
+
+
+# Write-off (核销) and recovery (清收) --------------------------------------------------------------
+
+
+def write_off(actor: Any, loan: Loan, *, key: str, today: dt.date, reason: str, scope_path: str = "") -> Loan:
+    """Take an active loan off the balance sheet (核销): its principal and the interest and penalty it has
+    on the books become a loss, and the bank keeps the whole claim off-balance (账销案存) to go on
+    recovering it. The loan stops accruing for good (the day-end batch serves active loans only); its
+    line gives back the principal as used and is frozen, so the customer cannot draw on it again.
+
+    The caller has checked who approved it and why (servicing.services.approve_write_off); `key` names
+    that approval, so the entry is posted once however often this is called. Returns the loan, locked."""
+    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    if loan.status != LoanStatus.ACTIVE:
+        raise _invalid(
+            "只有未结清的贷款可以核销",
+            "Only an active loan can be written off",
+            "loan_not_active",
+            loan_status=loan.status,
+        )
+    principal, interest, penalty = (
+        loan.principal_outstanding_fen,
+        loan.interest_receivable_fen,
+        loan.penalty_receivable_fen,
+    )
+    on_book = principal + interest + penalty
+    if on_book + loan.offbook_interest_fen + loan.offbook_penalty_fen <= 0:
+        raise _invalid("该笔贷款已无欠款", "Nothing is owed on the loan", "nothing_owed")
+    legs = [
+        (AccountCode.LOAN_LOSS, Side.DEBIT, on_book),
+        (AccountCode.LOAN_PRINCIPAL, Side.CREDIT, principal),
+        (AccountCode.INTEREST_RECEIVABLE, Side.CREDIT, interest),
+        (AccountCode.PENALTY_INTEREST_RECEIVABLE, Side.CREDIT, penalty),
+        # 账销案存: what was written off stays owed, noted off-balance beside the non-accrual interest
+        (AccountCode.WRITTEN_OFF_PRINCIPAL, Side.DEBIT, principal),
+        (AccountCode.OFF_BALANCE_INTEREST, Side.DEBIT, interest),
+        (AccountCode.OFF_BALANCE_PENALTY, Side.DEBIT, penalty),
+        (AccountCode.OFF_BALANCE_CONTRA, Side.CREDIT, on_book),
+    ]
+    before = {
+        "status": loan.status,
+        "principal_outstanding_fen": principal,
+        "interest_receivable_fen": interest,
+        "penalty_receivable_fen": penalty,
+        "offbook_interest_fen": loan.offbook_interest_fen,
+        "offbook_penalty_fen": loan.offbook_penalty_fen,
+    }
+    loan.status, loan.written_off_on = LoanStatus.WRITTEN_OFF, today
+    loan.principal_outstanding_fen, loan.written_off_principal_fen = 0, principal
+    loan.interest_receivable_fen, loan.offbook_interest_fen = 0, loan.offbook_interest_fen + interest
+    loan.penalty_receivable_fen, loan.offbook_penalty_fen = 0, loan.offbook_penalty_fen + penalty
+    loan.accrual_stopped_on = loan.accrual_stopped_on or today
+    loan.save(
+        update_fields=[
+            "status",
+            "written_off_on",
+            "principal_outstanding_fen",
+            "written_off_principal_fen",
+            "interest_receivable_fen",
+            "offbook_interest_fen",
+            "penalty_receivable_fen",
+            "offbook_penalty_fen",
+            "accrual_stopped_on",
+        ]
+    )
+    line = CreditLine.objects.select_for_update().get(pk=loan.line_id)
+    line_before = {"status": line.status, "used_fen": line.used_fen}
+    line.used_fen -= principal
+    if line.status in (LineStatus.ACTIVE, LineStatus.PENDING, LineStatus.POSTED):
+        line.status = LineStatus.FROZEN  # a borrower whose loan was written off draws no more
+    line.save(update_fields=["used_fen", "status"])
+    scope = scope_path or _scope_of(loan.household_id)
+    entry = None
+    if any(amount for _, _, amount in legs):
+        entry = ledger.post(
+            kind=EntryKind.WRITE_OFF,
+            posted_on=today,
+            key=f"write-off:{key}",
+            lines=[(a, side, amt, loan.pk, loan.line_id) for a, side, amt in legs if amt > 0],
+            actor=_user(actor),
+            memo=f"贷款核销：{reason}"[:500],
+            scope_path=scope,
+        )
+    audit.record(
+        actor,
+        "lending.write_off",
+        loan,
+        before=before,
+        after={
+            "status": loan.status,
+            "written_off_principal_fen": principal,
+            "loss_fen": on_book,
+            "offbook_interest_fen": loan.offbook_interest_fen,
+            "offbook_penalty_fen": loan.offbook_penalty_fen,
+            "entry": entry.pk if entry else None,
+        },
+        reason=reason,
+        scope_path=scope,
+    )
+    if line_before["status"] != line.status:
+        audit.record(
+            actor,
+            "credit.line.freeze",
+            line,
+            before=line_before,
+            after={"status": line.status, "used_fen": line.used_fen, "loan": loan.pk},
+            reason="贷款核销",
+            scope_path=scope,
+        )
+    return loan
+
+
+def recoverable_fen(loan: Loan) -> int:
+    """What a written-off loan still owes: the principal written off and the interest and penalty kept
+    off-balance (0 for a loan that is not written off)."""
+    if loan.status != LoanStatus.WRITTEN_OFF:
+        return 0
+    return loan.written_off_principal_fen + loan.offbook_interest_fen + loan.offbook_penalty_fen
+
+
+def _recover(
+    actor: Any, loan: Loan, *, key: str, channel: str, amount_fen: int | None, payoff: bool, today: dt.date
+) -> Repayment:
+    """Money received on a written-off loan (清收), the loan locked by the caller: principal first, then
+    interest, then penalty (先本后息: what is recovered first reduces the loss). The principal recovered
+    takes back part of the loss; interest and penalty are income when received. The off-balance claim
+    goes down by the same amounts. More than is still owed is refused."""
+    claim = recoverable_fen(loan)
+    if claim <= 0:
+        raise _invalid("该笔核销贷款已全部收回", "The written-off loan has been recovered in full", "nothing_owed")
+    if payoff:
+        amount_fen = claim
+    if type(amount_fen) is not int or amount_fen <= 0:
+        raise _invalid("还款金额无效", "Enter a positive amount", "amount_invalid", field="amount_fen")
+    if amount_fen > claim:
+        raise _invalid(
+            "还款金额超过尚欠金额",
+            "The amount is more than is still owed on the written-off loan",
+            "overpayment",
+            field="amount_fen",
+            payoff_fen=claim,
+        )
+    principal = min(amount_fen, loan.written_off_principal_fen)
+    interest = min(amount_fen - principal, loan.offbook_interest_fen)
+    penalty = amount_fen - principal - interest
+    loan.written_off_principal_fen -= principal
+    loan.offbook_interest_fen -= interest
+    loan.offbook_penalty_fen -= penalty
+    recovered = recoverable_fen(loan) == 0
+    if recovered:
+        loan.settled_on = today  # the claim is closed; the loan stays written off in its history
+    loan.save(update_fields=["written_off_principal_fen", "offbook_interest_fen", "offbook_penalty_fen", "settled_on"])
+    legs = [
+        (AccountCode.CUSTOMER_CLEARING, Side.DEBIT, amount_fen),
+        (AccountCode.LOAN_LOSS, Side.CREDIT, principal),
+        (AccountCode.INTEREST_INCOME, Side.CREDIT, interest),
+        (AccountCode.PENALTY_INTEREST_INCOME, Side.CREDIT, penalty),
+        (AccountCode.OFF_BALANCE_CONTRA, Side.DEBIT, amount_fen),
+        (AccountCode.WRITTEN_OFF_PRINCIPAL, Side.CREDIT, principal),
+        (AccountCode.OFF_BALANCE_INTEREST, Side.CREDIT, interest),
+        (AccountCode.OFF_BALANCE_PENALTY, Side.CREDIT, penalty),
+    ]
+    scope = _scope_of(loan.household_id)
+    entry = ledger.post(
+        kind=EntryKind.RECOVERY,
+        posted_on=today,
+        key=f"repayment:{key}",
+        lines=[(a, side, amt, loan.pk, loan.line_id) for a, side, amt in legs if amt > 0],
+        actor=_user(actor),
+        memo="核销贷款收回",
+        scope_path=scope,
+    )
+    repayment = Repayment.objects.create(
+        loan=loan,
+        key=key,
+        channel=channel,
+        paid_on=today,
+        amount_fen=amount_fen,
+        penalty_fen=penalty,
+        overdue_interest_fen=interest,
+        overdue_principal_fen=principal,
+        payoff=recovered,
+        journal_entry_id=entry.pk,
+        created_at=now(),
+        created_by=_user(actor),
+    )
+    audit.record(
+        actor,
+        "lending.recover",
+        repayment,
+        after={
+            "loan": loan.pk,
+            "amount_fen": amount_fen,
+            "principal_fen": principal,
+            "interest_fen": interest,
+            "penalty_fen": penalty,
+            "still_owed_fen": recoverable_fen(loan),
         },
         scope_path=scope,
     )

@@ -61,6 +61,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "org.view_monitoring",
         "credit.review_application",
         "servicing.request_classification",
+        "servicing.request_write_off",
     },
     Role.OUTLET_MANAGER: {
         "households.view_household",
@@ -76,6 +77,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "org.hand_over_grid",
         "servicing.request_classification",
         "servicing.approve_classification",
+        "servicing.request_write_off",
     },
     Role.HEAD_OFFICE_RISK: {
         "households.view_household",
@@ -89,6 +91,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "products.approve_productversion",
         "servicing.request_classification",
         "servicing.approve_classification",
+        "servicing.request_write_off",
+        "servicing.approve_write_off",
     },
     Role.ADMINISTRATOR: {
         "households.view_household",

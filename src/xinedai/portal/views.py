@@ -201,6 +201,8 @@ def loan(request: HttpRequest, household: Any, loan_id: int) -> HttpResponse:
                     return redirect("portal-loan", loan_id=item.pk)
     item.refresh_from_db()
     owed = lending.owed(item, today) if item.status == "active" else None
+    if item.status == "written_off" and lending.recoverable_fen(item):  # still owed: it can be repaid
+        owed = {"payoff_fen": lending.recoverable_fen(item)}
     ctx = {
         "loan": item,
         "rows": list(item.instalments.filter(schedule_version=item.schedule_version).order_by("number")),

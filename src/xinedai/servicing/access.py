@@ -11,12 +11,14 @@ from xinedai.lending.models import Loan
 from xinedai.org.access import grids_for, is_grid_scoped, require_perm, scope_path
 from xinedai.org.models import OrgUnit
 
-from .models import ClassificationRequest, PortfolioDay
+from .models import ClassificationRequest, PortfolioDay, WriteOffRequest
 
 VIEW_PERM = "households.view_household"  # loans are seen with the households they belong to
 REQUEST_PERM = "servicing.request_classification"
 APPROVE_PERM = "servicing.approve_classification"
 MONITORING_PERM = "org.view_monitoring"
+WRITE_OFF_REQUEST_PERM = "servicing.request_write_off"
+WRITE_OFF_APPROVE_PERM = "servicing.approve_write_off"
 
 
 def loans_for(user) -> QuerySet[Loan]:  # type: ignore[no-untyped-def]
@@ -49,6 +51,31 @@ def get_request(user, pk: int, *, perm: str) -> ClassificationRequest:  # type: 
             code="request_not_found",
         )
     return request
+
+
+def get_write_off(user, pk: int, *, perm: str) -> WriteOffRequest:  # type: ignore[no-untyped-def]
+    require_perm(user, perm)
+    request = WriteOffRequest.objects.filter(pk=pk, loan__in=loans_for(user).values("pk")).first()
+    if request is None:
+        raise NotFound(
+            "核销申请不存在或不在您的管辖范围内", "No such write-off request in your scope", code="request_not_found"
+        )
+    return request
+
+
+def write_offs_for(user) -> QuerySet[WriteOffRequest]:  # type: ignore[no-untyped-def]
+    """Write-off requests on loans in the user's scope, for those who may propose or approve them."""
+    if not (can_request_write_off(user) or can_approve_write_off(user)):
+        return WriteOffRequest.objects.none()
+    return WriteOffRequest.objects.filter(loan__in=loans_for(user).values("pk"))
+
+
+def can_request_write_off(user) -> bool:  # type: ignore[no-untyped-def]
+    return bool(getattr(user, "is_authenticated", False) and user.has_perm(WRITE_OFF_REQUEST_PERM))
+
+
+def can_approve_write_off(user) -> bool:  # type: ignore[no-untyped-def]
+    return bool(getattr(user, "is_authenticated", False) and user.has_perm(WRITE_OFF_APPROVE_PERM))
 
 
 def can_request(user) -> bool:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ class ServicingConfig(AppConfig):
         ledger_checks.register("servicing.penalty_receivable", checks.penalty_receivable_matches_ledger)
         ledger_checks.register("servicing.offbook_interest", checks.offbook_interest_matches_ledger)
         ledger_checks.register("servicing.offbook_penalty", checks.offbook_penalty_matches_ledger)
+        ledger_checks.register("servicing.written_off_principal", checks.written_off_principal_matches_ledger)
         # Migration 0002 seeds the 2023 thresholds; a flushed test database gets them back here (flush
         # re-sends post_migrate). Only an empty table is filled: a bank's own rows are never touched.
         post_migrate.connect(_seed_thresholds, sender=self, dispatch_uid="xinedai.servicing.seed_thresholds")

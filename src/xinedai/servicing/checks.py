@@ -57,3 +57,9 @@ def offbook_interest_matches_ledger() -> Iterator[Difference]:
 def offbook_penalty_matches_ledger() -> Iterator[Difference]:
     """Each loan's offbook_penalty_fen equals its off-balance penalty sub-ledger balance."""
     return _receivable_differences(AccountCode.OFF_BALANCE_PENALTY, "offbook_penalty_fen")
+
+
+def written_off_principal_matches_ledger() -> Iterator[Difference]:
+    """Each loan's written_off_principal_fen (written off, still owed: 账销案存) equals its off-balance
+    written-off principal sub-ledger balance."""
+    return _receivable_differences(AccountCode.WRITTEN_OFF_PRINCIPAL, "written_off_principal_fen")

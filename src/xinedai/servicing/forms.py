@@ -1,9 +1,15 @@
-"""Forms of the loan pages: a manual classification request and the checker's decision on it."""
+"""Forms of the loan pages: a manual classification request, a write-off request, the checker's decision
+on either, and a recovery on a written-off loan."""
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from xinedai.core.forms import YuanField
 
 from .choices import RiskClass
 
@@ -31,3 +37,25 @@ class ClassificationDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when you reject."),
     )
+
+
+class WriteOffRequestForm(forms.Form):
+    """Why the loan should be written off. The service checks the rest (loss class, a pending request)."""
+
+    reason = forms.CharField(
+        label=_("Reason and recovery efforts"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The borrower's situation, what was done to recover the debt, and the evidence on file."),
+    )
+
+
+class RecoveryForm(forms.Form):
+    """Money recovered on a written-off loan; `token` makes a double submit one recovery."""
+
+    amount = YuanField(label=_("Amount recovered (yuan)"))
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("token", uuid.uuid4().hex)

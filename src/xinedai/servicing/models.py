@@ -155,6 +155,46 @@ class ClassificationRequest(models.Model):
         return f"loan {self.loan_id} → class {self.risk_class} ({self.status})"
 
 
+class WriteOffRequest(models.Model):
+    """A write-off (核销) of a loss-class loan, with its reason and the recovery efforts behind it: made by
+    one person, approved (the loan is written off at once) or rejected by another (maker ≠ checker). The
+    amounts are those the approval took off the balance sheet."""
+
+    loan = models.ForeignKey("lending.Loan", on_delete=models.PROTECT, related_name="write_off_requests")
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=16, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    made_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+    written_off_on = models.DateField(null=True, blank=True)
+    principal_fen = models.BigIntegerField(default=0)  # principal outstanding when written off
+    interest_fen = models.BigIntegerField(default=0)  # interest owed then, on the books and off
+    penalty_fen = models.BigIntegerField(default=0)  # penalty interest owed then, on the books and off
+
+    class Meta:
+        ordering = ["-made_at", "-id"]
+        verbose_name = _("write-off request")
+        permissions = [
+            ("request_write_off", "Can propose writing off a loss-class loan"),
+            ("approve_write_off", "Can approve writing off a loan"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["loan"], condition=Q(status="pending"), name="servicing_one_pending_write_off_per_loan"
+            ),
+            models.UniqueConstraint(
+                fields=["loan"], condition=Q(status="approved"), name="servicing_one_write_off_per_loan"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"write off loan {self.loan_id} ({self.status})"
+
+
 class ClassificationChange(models.Model):
     """One change of a loan's five-category class: from, to, on which business date, why (the batch by
     days past due, or an approved manual request). The history regulators and NPL reviews ask for."""

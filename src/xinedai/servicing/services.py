@@ -1,5 +1,6 @@
-"""Servicing use cases: a manual five-category classification, requested with a reason by one person and
-approved (or rejected) by another. One transaction's worth each; the caller's transaction frames it.
+"""Servicing use cases: a manual five-category classification, and the write-off (核销) of a loss-class
+loan, each requested with a reason by one person and approved (or rejected) by another. One
+transaction's worth each; the caller's transaction frames it.
 
 An approved classification becomes the loan's floor (LoanState.manual_class): the day-end batch classifies
 by days past due and keeps the worse of the two, so it never upgrades a manual downgrade on its own. A
@@ -15,14 +16,18 @@ from xinedai.core import audit
 from xinedai.core.approvals import require_second_person
 from xinedai.core.dates import business_today, now
 from xinedai.core.errors import ValidationFailed
+from xinedai.lending import services as lending
+from xinedai.lending.choices import LoanStatus
 from xinedai.lending.models import Loan
 
 from . import access
-from .choices import ChangeCause, RequestStatus, RiskClass
-from .models import ClassificationChange, ClassificationRequest, LoanState
+from .choices import ChangeCause, DayStatus, RequestStatus, RiskClass
+from .models import BusinessDay, ClassificationChange, ClassificationRequest, LoanState, WriteOffRequest
 
 REQUEST_PERM = "servicing.request_classification"
 APPROVE_PERM = "servicing.approve_classification"
+WRITE_OFF_REQUEST_PERM = "servicing.request_write_off"
+WRITE_OFF_APPROVE_PERM = "servicing.approve_write_off"
 
 
 def _scope(loan_id: int) -> str:
@@ -145,3 +150,143 @@ def reject_classification(actor: Any, request_id: int, *, note: str) -> Classifi
         scope_path=_scope(request.loan_id),
     )
     return request
+
+
+# Write-off (核销) -----------------------------------------------------------------------------------
+
+
+def _write_off_allowed(loan: Loan) -> LoanState:
+    """A loan may be written off while it is active and classified loss (损失类): by days past due (more
+    than 360) or by an approved manual classification. Returns its state, locked."""
+    if loan.status != LoanStatus.ACTIVE:
+        raise ValidationFailed(
+            "只有未结清的贷款可以核销", "Only an active loan can be written off", code="loan_not_active"
+        )
+    state = _state(loan.pk)
+    if state.risk_class != RiskClass.LOSS:
+        raise ValidationFailed(
+            "只有损失类贷款可以核销",
+            "Only a loan classified loss can be written off",
+            code="not_loss_class",
+            risk_class=state.risk_class,
+        )
+    return state
+
+
+def request_write_off(actor: Any, loan_id: int, *, reason: str) -> WriteOffRequest:
+    """Propose writing off a loss-class loan, saying why (the borrower's situation, the recovery efforts
+    made, the evidence). Another person approves it."""
+    loan = access.get_loan(actor, loan_id, perm=WRITE_OFF_REQUEST_PERM)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(
+            "请说明核销理由及已采取的清收措施",
+            "Give the reason for the write-off and the recovery efforts made",
+            code="reason_required",
+            field="reason",
+        )
+    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    _write_off_allowed(loan)
+    if WriteOffRequest.objects.filter(loan=loan, status=RequestStatus.PENDING).exists():
+        raise ValidationFailed(
+            "该笔贷款已有待审批的核销申请", "The loan already has a write-off awaiting approval", code="request_pending"
+        )
+    request = WriteOffRequest.objects.create(loan=loan, reason=reason[:500], made_by=actor, made_at=now())
+    audit.record(
+        actor,
+        "servicing.write_off_requested",
+        request,
+        after={"loan": loan.pk, "principal_outstanding_fen": loan.principal_outstanding_fen},
+        reason=reason,
+        scope_path=_scope(loan.pk),
+    )
+    return request
+
+
+def _pending_write_off(actor: Any, request_id: int) -> WriteOffRequest:
+    request = access.get_write_off(actor, request_id, perm=WRITE_OFF_APPROVE_PERM)
+    request = WriteOffRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status != RequestStatus.PENDING:
+        raise ValidationFailed("该申请已处理", "The request has already been decided", code="request_decided")
+    require_second_person(actor, request.made_by_id, what_zh="核销申请", what_en="write-off request")
+    return request
+
+
+def approve_write_off(actor: Any, request_id: int, *, note: str = "", today: dt.date | None = None) -> WriteOffRequest:
+    """Approve: the loan is written off now (lending.services.write_off), on the business date. Refused
+    while a day-end batch is running (it would accrue on a loan it read as active a moment before) and
+    when the loan is no longer active or no longer classified loss."""
+    today = today or business_today()
+    request = _pending_write_off(actor, request_id)
+    if BusinessDay.objects.filter(status=DayStatus.RUNNING).exists():
+        raise ValidationFailed(
+            "日终批处理正在运行，请在其完成后再审批核销",
+            "The day-end batch is running: approve the write-off once it has finished",
+            code="eod_running",
+        )
+    loan = Loan.objects.select_for_update().get(pk=request.loan_id)
+    _write_off_allowed(loan)
+    interest = loan.interest_receivable_fen + loan.offbook_interest_fen
+    penalty = loan.penalty_receivable_fen + loan.offbook_penalty_fen
+    scope = _scope(loan.pk)
+    loan = lending.write_off(actor, loan, key=str(request.pk), today=today, reason=request.reason, scope_path=scope)
+    request.status, request.decided_by, request.decided_at = RequestStatus.APPROVED, actor, now()
+    request.decision_note = note[:500]
+    request.written_off_on = today
+    request.principal_fen, request.interest_fen, request.penalty_fen = loan.written_off_principal_fen, interest, penalty
+    request.save(
+        update_fields=[
+            "status",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "written_off_on",
+            "principal_fen",
+            "interest_fen",
+            "penalty_fen",
+        ]
+    )
+    audit.record(
+        actor,
+        "servicing.write_off_approved",
+        request,
+        after={"loan": loan.pk, "principal_fen": request.principal_fen, "written_off_on": today},
+        reason=request.reason,
+        scope_path=scope,
+    )
+    return request
+
+
+def reject_write_off(actor: Any, request_id: int, *, note: str) -> WriteOffRequest:
+    """Reject with a note; the loan stays on the books as it is."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed(
+            "请说明驳回原因", "Give the reason for the rejection", code="note_required", field="note"
+        )
+    request = _pending_write_off(actor, request_id)
+    request.status, request.decided_by, request.decided_at = RequestStatus.REJECTED, actor, now()
+    request.decision_note = note[:500]
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit.record(
+        actor,
+        "servicing.write_off_rejected",
+        request,
+        after={"loan": request.loan_id},
+        reason=note,
+        scope_path=_scope(request.loan_id),
+    )
+    return request
+
+
+def record_recovery(actor: Any, loan_id: int, *, amount_fen: int, key: str, today: dt.date | None = None) -> Any:
+    """Money recovered at the counter on a written-off loan (清收), exactly once per key (the page's form
+    token): principal first, then interest, then penalty (lending.services.repay on a written-off loan)."""
+    loan = access.get_loan(actor, loan_id, perm=WRITE_OFF_REQUEST_PERM)
+    if loan.status != LoanStatus.WRITTEN_OFF:
+        raise ValidationFailed(
+            "只有已核销的贷款在此登记收回",
+            "Recoveries are recorded here for written-off loans only",
+            code="loan_not_written_off",
+        )
+    return lending.repay(actor, loan, key=key, channel="counter", amount_fen=amount_fen, today=today)

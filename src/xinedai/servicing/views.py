@@ -20,6 +20,7 @@ from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_id_number, mask_name
 from xinedai.core.paging import CappedPaginator
 from xinedai.households.models import Member
+from xinedai.lending import services as lending
 from xinedai.lending.choices import LoanStatus
 from xinedai.lending.models import Loan
 from xinedai.org.access import grids_for
@@ -27,8 +28,8 @@ from xinedai.org.models import StaffProfile
 
 from . import access, queries, services
 from .choices import REQUEST_BADGE, RequestStatus, RiskClass
-from .forms import ClassificationDecisionForm, ClassificationRequestForm
-from .models import ClassificationRequest, LoanState
+from .forms import ClassificationDecisionForm, ClassificationRequestForm, RecoveryForm, WriteOffRequestForm
+from .models import ClassificationRequest, LoanState, WriteOffRequest
 
 PAGE_SIZE = 25
 RECENT_DECISIONS = 20
@@ -95,8 +96,46 @@ def loan_list(request: HtmxHttpRequest) -> HttpResponse:
 # One loan -----------------------------------------------------------------------------------------
 
 
+def _write_off_context(
+    request: HtmxHttpRequest,
+    loan: Loan,
+    current: int,
+    *,
+    write_off_form: WriteOffRequestForm | None,
+    decision_form: ClassificationDecisionForm | None,
+    recovery_form: RecoveryForm | None,
+) -> dict[str, Any]:
+    """The write-off section: the requests, the proposal form (an active loss-class loan), the checker's
+    decision on a pending one (not the maker's own) and the recovery form (a written-off loan)."""
+    user = request.user
+    requests = list(loan.write_off_requests.select_related("made_by__staff", "decided_by__staff"))
+    pending = next((r for r in requests if r.status == RequestStatus.PENDING), None)
+    active_loss = loan.status == LoanStatus.ACTIVE and current == RiskClass.LOSS
+    can_propose = access.can_request_write_off(user) and active_loss and pending is None
+    can_decide = pending is not None and access.can_approve_write_off(user) and pending.made_by_id != user.pk
+    still_owed = lending.recoverable_fen(loan)
+    can_recover = access.can_request_write_off(user) and still_owed > 0
+    return {
+        "write_offs": requests,
+        "write_off_pending": pending,
+        "write_off_shown": bool(requests) or active_loss or loan.status == LoanStatus.WRITTEN_OFF,
+        "write_off_form": (write_off_form or WriteOffRequestForm()) if can_propose else None,
+        "write_off_decision": (decision_form or ClassificationDecisionForm(prefix="w")) if can_decide else None,
+        "write_off_own": pending is not None and pending.made_by_id == user.pk,
+        "still_owed": still_owed,
+        "recovery_form": (recovery_form or RecoveryForm()) if can_recover else None,
+    }
+
+
 def _loan_page(
-    request: HtmxHttpRequest, loan: Loan, *, form: ClassificationRequestForm | None = None, status: int = 200
+    request: HtmxHttpRequest,
+    loan: Loan,
+    *,
+    form: ClassificationRequestForm | None = None,
+    write_off_form: WriteOffRequestForm | None = None,
+    decision_form: ClassificationDecisionForm | None = None,
+    recovery_form: RecoveryForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     user = request.user
     household = loan.household
@@ -136,6 +175,14 @@ def _loan_page(
         "pending": pending,
         "form": form if can_request and pending is None else None,
         "can_approve": access.can_approve(user),
+        **_write_off_context(
+            request,
+            loan,
+            current,
+            write_off_form=write_off_form,
+            decision_form=decision_form,
+            recovery_form=recovery_form,
+        ),
     }
     return render(request, "servicing/loan.html", ctx, status=status)
 
@@ -166,6 +213,73 @@ def request_classification(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Classification request submitted: another person must approve it."))
             return redirect("loan-detail", pk=loan.pk)
     return _loan_page(request, loan, form=form, status=422)
+
+
+@login_required
+@require_POST
+def request_write_off(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    loan = access.get_loan(request.user, pk, perm=access.WRITE_OFF_REQUEST_PERM)
+    form = WriteOffRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.request_write_off(request.user, loan.pk, reason=form.cleaned_data["reason"])
+        except BusinessError as exc:
+            add_business_error(form, exc)
+        else:
+            messages.success(request, _("Write-off proposed: another person must approve it."))
+            return redirect("loan-detail", pk=loan.pk)
+    return _loan_page(request, loan, write_off_form=form, status=422)
+
+
+@login_required
+@require_POST
+def decide_write_off(request: HtmxHttpRequest, request_id: int) -> HttpResponse:
+    user = request.user
+    write_off: WriteOffRequest = access.get_write_off(user, request_id, perm=access.WRITE_OFF_APPROVE_PERM)
+    form = ClassificationDecisionForm(request.POST, prefix="w")
+    if form.is_valid():
+        approve = form.cleaned_data["decision"] == "approve"
+        try:
+            with transaction.atomic():
+                if approve:
+                    services.approve_write_off(user, write_off.pk, note=form.cleaned_data["note"])
+                else:
+                    services.reject_write_off(user, write_off.pk, note=form.cleaned_data["note"])
+        except BusinessError as exc:
+            add_business_error(form, exc)
+        else:
+            if approve:
+                messages.success(request, _("Loan %(loan)s written off.") % {"loan": write_off.loan_id})
+            else:
+                messages.success(
+                    request, _("Write-off rejected: loan %(loan)s stays on the books.") % {"loan": write_off.loan_id}
+                )
+            return redirect("loan-detail", pk=write_off.loan_id)
+    loan = access.get_loan(user, write_off.loan_id, perm=access.VIEW_PERM)
+    return _loan_page(request, loan, decision_form=form, status=422)
+
+
+@login_required
+@require_POST
+def record_recovery(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    loan = access.get_loan(request.user, pk, perm=access.WRITE_OFF_REQUEST_PERM)
+    form = RecoveryForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.record_recovery(
+                    request.user,
+                    loan.pk,
+                    amount_fen=form.cleaned_data["amount"],
+                    key=f"page-recovery:{form.cleaned_data['token']}",
+                )
+        except BusinessError as exc:
+            add_business_error(form, exc)
+        else:
+            messages.success(request, _("Recovery recorded."))
+            return redirect("loan-detail", pk=loan.pk)
+    return _loan_page(request, loan, recovery_form=form, status=422)
 
 
 # Review queue -------------------------------------------------------------------------------------
