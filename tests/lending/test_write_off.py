@@ -244,3 +244,24 @@ def test_no_write_off_is_approved_while_a_day_end_batch_is_running(line, credit)
     assert err.value.code == "eod_running"
     assert Loan.objects.get(pk=loan.pk).status == "active"
     assert WriteOffRequest.objects.get(pk=request.pk).status == "pending"
+
+
+def test_the_demo_history_writes_off_loans_in_loss_for_a_quarter(line, credit):
+    from xinedai.demo import lending as demo
+
+    loan = draw(line)
+    eod.run(TODAY)
+    classify_loss(credit, loan, TODAY)  # classified loss on TODAY
+    running = {0: demo._Running(loan.pk, line.pk, [])}
+    frozen: set[int] = set()
+    used = {line.pk: loan.principal_fen}
+    review = TODAY + dt.timedelta(days=demo.WRITE_OFF_AFTER_DAYS_IN_LOSS - 1)
+    with transaction.atomic():
+        assert demo._write_off_losses(review, running, frozen, used, proposer="co", approver="risk") == 0
+    with transaction.atomic():
+        n = demo._write_off_losses(review + DAY, running, frozen, used, proposer="co", approver="risk")
+    assert n == 1 and running == {} and frozen == {line.pk} and used == {line.pk: 0}
+    assert Loan.objects.get(pk=loan.pk).status == "written_off"
+    request = WriteOffRequest.objects.get(loan=loan)
+    assert (request.made_by, request.decided_by) == (credit.users["co"], credit.users["risk"])
+    clean()

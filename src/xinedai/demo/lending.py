@@ -53,6 +53,9 @@ CASE_BORROWERS = 2_685
 CASE_OUTSTANDING_FEN = 411_970_000 * 100
 PRODUCT = "xinedai"  # the base 信e贷 product, the one the demo's lines are granted for
 LIMIT_CAP_FEN = 300_000 * 100  # the largest line (online + offline cap): weights are relative to it
+# The demo's credit officer proposes, on the first of each month, writing off the loans classified loss for
+# at least this long, and head-office risk approves (maker ≠ checker, servicing.services).
+WRITE_OFF_AFTER_DAYS_IN_LOSS = 90
 PLANNING_RATE = Decimal("0.045")  # only to estimate what will be outstanding; drawdowns use the product's rate
 
 # (method, months, share of drawdowns): mostly one-year interest-only loans renewed at maturity, as rural
@@ -140,6 +143,7 @@ class HistoryResult:
     days: int
     loans_drawn: int = 0
     repayments: int = 0
+    written_off: int = 0
     seconds: float = 0.0
     seconds_by_part: dict[str, float] = field(default_factory=dict)
 
@@ -472,6 +476,7 @@ def run_history(plan: Plan, *, actor: Any = None, progress: Progress | None = No
         for day, kind in loan.events:
             events[day].append((0, n, kind))
     running: dict[int, _Running] = {}
+    frozen_lines: set[int] = set()  # lines frozen by a write-off: the plan's later draws on them are off
     used: dict[int, int] = {}
     limits = {loan.line_id: loan.line_limit_fen for loan in plan.loans}
     spent = {"lending services": 0.0, "day-end batch": 0.0}
@@ -484,12 +489,17 @@ def run_history(plan: Plan, *, actor: Any = None, progress: Progress | None = No
                 for _, n, kind in todo:
                     loan = plan.loans[n]
                     if kind == "draw":
+                        if loan.line_id in frozen_lines:
+                            continue
                         drawn = _draw(loan, on, actor, plan.terms, limits, used)
                         if drawn is not None:
                             running[n] = drawn
                             result.loans_drawn += 1
                     elif n in running:
                         result.repayments += _repay(running[n], loan, kind, on, actor, used)
+        if on.day == 1:
+            with transaction.atomic():
+                result.written_off += _write_off_losses(on, running, frozen_lines, used)
         t1 = time.perf_counter()
         eod.run(on, actor=actor)
         spent["lending services"] += t1 - t0
@@ -569,6 +579,47 @@ def _repay(state: _Running, loan: PlannedLoan, kind: str, on: dt.date, actor: An
     return 1
 
 
+def _write_off_losses(
+    on: dt.date,
+    running: dict[int, _Running],
+    frozen_lines: set[int],
+    used: dict[int, int],
+    *,
+    proposer: str = "co01",
+    approver: str = "risk01",
+) -> int:
+    """The monthly write-off review: every active loan classified loss for WRITE_OFF_AFTER_DAYS_IN_LOSS days
+    or more is proposed by the credit officer (co01) and approved by head-office risk (risk01), through
+    servicing.services. The plan's later events for it stop (a defaulter's plan has no payments left)."""
+    from django.contrib.auth import get_user_model
+
+    from xinedai.servicing import services as servicing
+
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=[proposer, approver])}
+    if len(users) < 2:
+        return 0
+    due = list(
+        LoanState.objects.filter(
+            risk_class=RiskClass.LOSS,
+            classified_on__lte=on - dt.timedelta(days=WRITE_OFF_AFTER_DAYS_IN_LOSS),
+            loan__status=LoanStatus.ACTIVE,
+        )
+        .order_by("loan_id")
+        .values_list("loan_id", "loan__line_id", "loan__principal_outstanding_fen")
+    )
+    for loan_id, line_id, principal in due:
+        request = servicing.request_write_off(
+            users[proposer], loan_id, reason="逾期超过一年，借款人无还款能力，清收无果（演示）"
+        )
+        servicing.approve_write_off(users[approver], request.pk, note="同意核销，账销案存", today=on)
+        frozen_lines.add(line_id)
+        used[line_id] = used.get(line_id, 0) - principal
+    written = {loan_id for loan_id, _, _ in due}
+    for n in [n for n, state in running.items() if state.pk in written]:
+        del running[n]
+    return len(due)
+
+
 # The figures ---------------------------------------------------------------------------------------
 
 
@@ -643,6 +694,7 @@ def seed_history(
         "days": result.days,
         "loans_drawn": result.loans_drawn,
         "repayments": result.repayments,
+        "written_off": result.written_off,
         "seconds": round(result.seconds, 1),
         "seconds_by_part": result.seconds_by_part,
         "planned": {
@@ -660,8 +712,8 @@ def summary_lines(h: dict[str, Any]) -> list[str]:
     parts = ", ".join(f"{part} {seconds:.0f} s" for part, seconds in h.get("seconds_by_part", {}).items())
     lines = [
         f"Lending history (贷款历史): {h['start']} … {h['end']}, {h['days']:,} day-end batches,"
-        f" {h['loans_drawn']:,} loans drawn, {h['repayments']:,} repayments in {h['seconds']:.0f} s"
-        + (f" ({parts})" if parts else ""),
+        f" {h['loans_drawn']:,} loans drawn, {h['repayments']:,} repayments,"
+        f" {h.get('written_off', 0):,} written off in {h['seconds']:.0f} s" + (f" ({parts})" if parts else ""),
         f"  on {h['business_on']}: {h['borrowers']:,} borrowers, {h['loans']:,} loans,"
         f" outstanding {format_wan(h['outstanding_fen'])} 万元, NPL {h['npl_pct']:.2f} %",
     ]
