@@ -136,22 +136,28 @@ def test_approval_writes_the_loan_off_in_one_balanced_entry_and_freezes_its_line
     assert (line.status, line.used_fen) == ("frozen", 0)
     clean()
 
-    # The day-end batch serves active loans only: nothing accrues on the written-off loan any more, and
-    # its frozen line does not expire (expiry would lift the block on the customer).
-    entries = JournalEntry.objects.count()
+    # The day-end batch serves active loans only: nothing accrues on the written-off loan any more.
     eod.run(TODAY + 3 * DAY)
     eod.run(TODAY + 4 * DAY)
     loan.refresh_from_db()
     assert (loan.interest_receivable_fen, loan.offbook_interest_fen) == (0, interest)
     assert not Posting.objects.filter(loan_id=loan.pk, entry_id__gt=entry.pk).exists()
-    assert JournalEntry.objects.count() >= entries
-    CreditLine.objects.filter(pk=line.pk).update(expires_on=TODAY + 4 * DAY)
-    eod.run(TODAY + 5 * DAY)
-    assert CreditLine.objects.get(pk=line.pk).status == "frozen"
     clean()
 
 
-def test_a_written_off_customer_gets_no_new_line_one_by_one_or_in_a_batch(line, credit):
+def batch(credit, on):  # type: ignore[no-untyped-def]
+    with transaction.atomic():
+        return decide_batch(
+            [credit.h1.pk, credit.h2.pk],
+            actor=credit.users["risk"],
+            model=credit_services.active_model(),
+            strategy=credit_services.active_strategy(),
+            channel="combined",
+            as_of=on,
+        )
+
+
+def test_a_customer_owing_on_a_written_off_loan_gets_no_new_line_until_it_is_recovered(line, credit):
     loan, _request = written_off(credit, line)
     risk = credit.users["risk"]
     with transaction.atomic():
@@ -159,22 +165,29 @@ def test_a_written_off_customer_gets_no_new_line_one_by_one_or_in_a_batch(line, 
     assert decision.limit_fen > 0  # the model still scores the file; the grant is what is refused
     with pytest.raises(BusinessError) as err, transaction.atomic():
         credit_services.grant_line(risk, decision, today=TODAY + 4 * DAY)
-    assert err.value.code == "customer_frozen"
+    assert err.value.code == "written_off_debt"
     with pytest.raises(BusinessError) as err, transaction.atomic():
         draw(CreditLine.objects.get(pk=line.pk), 1_000 * Y, key="after")
     assert err.value.code == "line_not_active"
-    with transaction.atomic():
-        result = decide_batch(
-            [credit.h1.pk, credit.h2.pk],
-            actor=risk,
-            model=credit_services.active_model(),
-            strategy=credit_services.active_strategy(),
-            channel="combined",
-            as_of=TODAY + 4 * DAY,
-        )
-    assert result.frozen == 1
-    assert CreditLine.objects.filter(household=credit.h1).count() == 1  # only the frozen one
+    result = batch(credit, TODAY + 4 * DAY)
+    assert (result.decided, result.blocked) == (2, 1)
+    assert list(CreditLine.objects.filter(household=credit.h1).values_list("status", flat=True)) == ["frozen"]
     assert CreditLine.objects.filter(household=credit.h2, status="active").exists()
+
+    # The frozen line expires like any other; the customer is still refused while anything is owed.
+    CreditLine.objects.filter(pk=line.pk).update(expires_on=TODAY + 4 * DAY)
+    for d in range(3, 5):
+        eod.run(TODAY + d * DAY)
+    assert CreditLine.objects.get(pk=line.pk).status == "expired"
+    assert batch(credit, TODAY + 5 * DAY).blocked == 1
+    assert not CreditLine.objects.filter(household=credit.h1, status="active").exists()
+
+    # Recovered in full: the block lifts.
+    pay(loan, key="all", today=TODAY + 5 * DAY, payoff=True)
+    with transaction.atomic():
+        decision = credit_services.decide(risk, household=credit.h1, today=TODAY + 5 * DAY)
+        renewed = credit_services.grant_line(risk, decision, today=TODAY + 5 * DAY)
+    assert (renewed.status, renewed.used_fen) == ("active", 0) and renewed.pk != line.pk
     assert Loan.objects.get(pk=loan.pk).status == "written_off"
     clean()
 

@@ -64,7 +64,7 @@ class BatchResult:
     granted: int = 0
     limit_fen: int = 0
     skipped: int = 0  # households without a file or a head with an ID number
-    frozen: int = 0  # decided, but not granted: the customer's credit is frozen (a written-off loan)
+    blocked: int = 0  # decided, but not granted: the customer still owes on a written-off loan
 
 
 # Reading -----------------------------------------------------------------------------------------
@@ -479,11 +479,10 @@ def decide_batch(
     result.skipped = total - n_all
     if progress:
         progress("reading", n_all, total)
-    # A frozen line blocks the customer (services.grant_line refuses them too): a few households at most.
-    frozen = np.fromiter(
-        CreditLine.objects.filter(status=LineStatus.FROZEN).values_list("household_id", flat=True).distinct(),
-        dtype=np.int64,
-    )
+    # A customer who still owes on a written-off loan gets no line (services.grant_line refuses them too).
+    from xinedai.lending.queries import written_off_debtors  # lending builds on credit: imported here
+
+    debtors = np.fromiter(written_off_debtors(), dtype=np.int64)
     _create_stage(loader)
     texts, reason_sets = _Texts(TEXTS, "value"), _Texts(REASONS, "doc")
     insert_decisions, insert_lines = _insert_decisions_sql(), _insert_lines_sql()
@@ -525,9 +524,9 @@ def decide_batch(
             reason_index, reason_texts = _reason_keys(card, bins)
             reasons_t = reason_sets.ids_of(reason_texts)[reason_index] if n else reason_index
             granted = (limit_fen > 0) & (chunk["line_used_fen"] == 0) if grant else np.zeros(n, dtype=bool)
-            if grant and frozen.size:
-                blocked = granted & np.isin(hid, frozen)
-                result.frozen += int(blocked.sum())
+            if grant and debtors.size:
+                blocked = granted & np.isin(hid, debtors)
+                result.blocked += int(blocked.sum())
                 granted &= ~blocked
             columns: dict[str, np.ndarray] = {
                 "seq": np.arange(start, start + n, dtype=np.int64),
@@ -612,7 +611,7 @@ def decide_batch(
             "households": total,
             "decided": result.decided,
             "granted": result.granted,
-            "frozen": result.frozen,
+            "blocked": result.blocked,
             "limit_fen": result.limit_fen,
             "model": model.version,
             "strategy": strategy.version,

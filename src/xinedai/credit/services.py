@@ -539,12 +539,13 @@ def grant_line(
             "该决策不属于任何户", "The decision is not for a household", code="decision_no_household"
         )
     household = Household.objects.select_for_update().get(pk=decision.household_id)
-    if CreditLine.objects.filter(household=household, status=LineStatus.FROZEN).exists():
-        # A frozen line is a block on the customer (a loan written off: lending.services.write_off).
+    from xinedai.lending.queries import written_off_debtors  # lending builds on credit: imported here
+
+    if written_off_debtors([household.pk]):
         raise ValidationFailed(
-            "该客户的授信已冻结（如贷款已核销），不能再授信",
-            "The customer's credit is frozen (a loan was written off): no line can be granted",
-            code="customer_frozen",
+            "该客户有已核销尚未收回的贷款，不能授信",
+            "The customer still owes on a written-off loan: no line can be granted",
+            code="written_off_debt",
         )
     if decision.limit_fen <= 0:
         raise ValidationFailed(

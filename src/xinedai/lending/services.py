@@ -470,7 +470,8 @@ def write_off(actor: Any, loan: Loan, *, key: str, today: dt.date, reason: str, 
     """Take an active loan off the balance sheet (核销): its principal and the interest and penalty it has
     on the books become a loss, and the bank keeps the whole claim off-balance (账销案存) to go on
     recovering it. The loan stops accruing for good (the day-end batch serves active loans only); its
-    line gives back the principal as used and is frozen, so the customer cannot draw on it again.
+    line gives back the principal as used and is frozen, so the customer cannot draw on it again, and no
+    new line is granted while anything written off is still owed.
 
     The caller has checked who approved it and why (servicing.services.approve_write_off); `key` names
     that approval, so the entry is posted once however often this is called. Returns the loan, locked."""
@@ -531,7 +532,9 @@ def write_off(actor: Any, loan: Loan, *, key: str, today: dt.date, reason: str, 
     line_before = {"status": line.status, "used_fen": line.used_fen}
     line.used_fen -= principal
     if line.status in (LineStatus.ACTIVE, LineStatus.PENDING, LineStatus.POSTED):
-        line.status = LineStatus.FROZEN  # a borrower whose loan was written off draws no more
+        # The line is drawn no more; the customer gets no new one while anything written off is owed
+        # (lending.queries.written_off_debtors, checked by every grant).
+        line.status = LineStatus.FROZEN
     line.save(update_fields=["used_fen", "status"])
     scope = scope_path or _scope_of(loan.household_id)
     entry = None

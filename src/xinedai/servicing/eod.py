@@ -758,9 +758,8 @@ def classify(b: _Batch) -> dict[str, Any]:
 
 def expire_lines(b: _Batch) -> dict[str, Any]:
     """Live lines whose last day (expires_on) is D or earlier become expired at the end of D. Loans drawn
-    on them run on unchanged; the line just cannot be drawn again. A frozen line stays frozen: the freeze
-    is a block on the customer (a written-off loan), which expiry must not lift."""
-    live = [str(s) for s in LIVE_LINE_STATUSES if s != LineStatus.FROZEN]
+    on them run on unchanged; the line just cannot be drawn again."""
+    live = [str(s) for s in LIVE_LINE_STATUSES]
     marks = ", ".join(["%s"] * len(live))
     with b.connection.cursor() as cursor:
         cursor.execute(
