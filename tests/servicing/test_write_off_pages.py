@@ -93,3 +93,44 @@ def test_the_list_filters_written_off_loans(book):
     assert [r["loan"].pk for r in resp.context["rows"]] == [book.c.pk]
     resp = book.bank.client("bm").get("/loans/")  # active by default
     assert book.c.pk not in {r["loan"].pk for r in resp.context["rows"]}
+
+
+def test_the_write_off_page_lists_proposals_and_the_register_in_scope(book):
+    from tests.lending.test_loans import pay
+
+    assert book.bank.client("am3").get("/loans/write-offs/").status_code == 403
+    make_loss(book)
+    with transaction.atomic():
+        request = services.request_write_off(book.bank.users["co"], book.c.pk, reason="失联")
+    page = book.bank.client("risk").get("/loans/write-offs/")
+    assert page.status_code == 200
+    assert [x["r"].pk for x in page.context["pending"]] == [request.pk] and page.context["register"] == []
+    assert book.bank.client("bm").get("/loans/").context["write_offs_pending"] == 1
+    with transaction.atomic():
+        services.approve_write_off(book.bank.users["risk"], request.pk, today=TODAY)
+    loan = Loan.objects.get(pk=book.c.pk)
+    claim = loan.written_off_principal_fen + loan.offbook_interest_fen + loan.offbook_penalty_fen
+    pay(loan, key="rec1", today=TODAY, amount=500_000)
+    for username in ("risk", "bm", "auditor"):  # the approver, the branch, the auditor (monitoring)
+        page = book.bank.client(username).get("/loans/write-offs/")
+        assert page.status_code == 200, username
+        assert page.context["pending"] == []
+        [row] = page.context["register"]
+        assert (row["r"].pk, row["written_off"], row["recovered"], row["owed"]) == (
+            request.pk,
+            claim,
+            500_000,
+            claim - 500_000,
+        )
+        assert page.context["totals"] == {
+            "count": 1,
+            "principal_fen": book.c.principal_fen,
+            "written_off_fen": claim,
+            "owed_fen": claim - 500_000,
+            "recovered_fen": 500_000,
+        }
+        assert row["borrower"] in page.content.decode() and "*" in row["borrower"]  # masked
+    # An outlet manager of the other outlet sees the page, not the loan.
+    om1 = book.bank.client("om1").get("/loans/write-offs/")
+    assert om1.status_code == 200 and om1.context["register"] == [] and om1.context["totals"]["count"] == 0
+    clean()

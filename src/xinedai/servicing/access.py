@@ -64,10 +64,22 @@ def get_write_off(user, pk: int, *, perm: str) -> WriteOffRequest:  # type: igno
 
 
 def write_offs_for(user) -> QuerySet[WriteOffRequest]:  # type: ignore[no-untyped-def]
-    """Write-off requests on loans in the user's scope, for those who may propose or approve them."""
-    if not (can_request_write_off(user) or can_approve_write_off(user)):
+    """Write-off requests on loans in the user's scope, for those who may propose or approve them and
+    for those who watch the portfolio (managers, auditors)."""
+    if not can_see_write_offs(user):
         return WriteOffRequest.objects.none()
     return WriteOffRequest.objects.filter(loan__in=loans_for(user).values("pk"))
+
+
+def can_see_write_offs(user) -> bool:  # type: ignore[no-untyped-def]
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return any(user.has_perm(p) for p in (WRITE_OFF_REQUEST_PERM, WRITE_OFF_APPROVE_PERM, MONITORING_PERM))
+
+
+def require_write_offs(user) -> None:  # type: ignore[no-untyped-def]
+    if not can_see_write_offs(user):
+        raise PermissionDenied("您没有查看核销的权限", "You may not see write-offs", code="forbidden_write_offs")
 
 
 def can_request_write_off(user) -> bool:  # type: ignore[no-untyped-def]

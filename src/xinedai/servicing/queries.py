@@ -1,12 +1,12 @@
 """Read models of the loan pages: a page of loans with their borrower masked and their servicing state,
-and one loan's schedule, repayments and classification history."""
+one loan's schedule, repayments and classification history, and the write-off register's totals."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from xinedai.core.masking import mask_id_number, mask_name
@@ -15,7 +15,7 @@ from xinedai.lending.choices import InstalmentStatus
 from xinedai.lending.models import Instalment, Loan
 
 from .choices import NPL_CLASSES, RISK_BADGE, RiskClass
-from .models import ClassificationChange, ClassificationRequest, LoanState
+from .models import ClassificationChange, ClassificationRequest, LoanState, WriteOffRequest
 
 # Days-past-due filters of the loan list: "more than N days", the thresholds of the 2023 rules.
 DPD_BANDS = (0, 30, 90, 270, 360)
@@ -124,3 +124,26 @@ def history_of(loan: Loan) -> list[ClassificationChange]:
 
 def requests_of(loan: Loan) -> QuerySet[ClassificationRequest]:
     return ClassificationRequest.objects.filter(loan=loan).select_related("made_by__staff", "decided_by__staff")
+
+
+def write_off_totals(approved: QuerySet[WriteOffRequest]) -> dict[str, int]:
+    """The write-off register's totals over approved requests: how many, what was written off (principal,
+    and principal + interest + penalty), what is still owed and so what was recovered since."""
+    sums = approved.aggregate(
+        n=Count("pk"),
+        principal=Coalesce(Sum("principal_fen"), 0),
+        claim=Coalesce(Sum(F("principal_fen") + F("interest_fen") + F("penalty_fen")), 0),
+        owed=Coalesce(
+            Sum(
+                F("loan__written_off_principal_fen") + F("loan__offbook_interest_fen") + F("loan__offbook_penalty_fen")
+            ),
+            0,
+        ),
+    )
+    return {
+        "count": int(sums["n"]),
+        "principal_fen": int(sums["principal"]),
+        "written_off_fen": int(sums["claim"]),
+        "owed_fen": int(sums["owed"]),
+        "recovered_fen": int(sums["claim"]) - int(sums["owed"]),
+    }

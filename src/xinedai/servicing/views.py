@@ -86,6 +86,8 @@ def loan_list(request: HtmxHttpRequest) -> HttpResponse:
         "dpd_bands": queries.DPD_BANDS,
         "statuses": LoanStatus.choices,
         "pending": access.requests_for(user).filter(status=RequestStatus.PENDING).count(),
+        "write_offs_visible": access.can_see_write_offs(user),
+        "write_offs_pending": access.write_offs_for(user).filter(status=RequestStatus.PENDING).count(),
     }
     template = (
         "servicing/_loan_table.html" if request.htmx and request.htmx.target == "results" else "servicing/loans.html"
@@ -280,6 +282,52 @@ def record_recovery(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Recovery recorded."))
             return redirect("loan-detail", pk=loan.pk)
     return _loan_page(request, loan, recovery_form=form, status=422)
+
+
+# Write-offs ---------------------------------------------------------------------------------------
+
+
+@login_required
+def write_offs(request: HtmxHttpRequest) -> HttpResponse:
+    """Write-offs in the user's scope: the proposals awaiting approval, then the register (核销台账) of
+    approved ones with what each still owes and what was recovered since, newest first."""
+    user = request.user
+    access.require_write_offs(user)
+    scoped = access.write_offs_for(user)
+    related = ("loan__household__village__grid__outlet", "loan__servicing", "made_by__staff", "decided_by__staff")
+    pending = [
+        {"r": r, "borrower": mask_name(r.loan.household.head_name), "state": queries.state_of(r.loan)}
+        for r in scoped.filter(status=RequestStatus.PENDING)
+        .select_related(*related)
+        .order_by("made_at", "id")[:QUEUE_SIZE]
+    ]
+    approved = scoped.filter(status=RequestStatus.APPROVED).order_by("-written_off_on", "-id")
+    totals = queries.write_off_totals(approved)
+    page = CappedPaginator(approved.values_list("pk", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
+    ids = list(page)
+    loaded = WriteOffRequest.objects.select_related(*related).in_bulk(ids)
+    register = []
+    for pk in ids:
+        r = loaded[pk]
+        owed = lending.recoverable_fen(r.loan)
+        register.append(
+            {
+                "r": r,
+                "borrower": mask_name(r.loan.household.head_name),
+                "written_off": r.principal_fen + r.interest_fen + r.penalty_fen,
+                "owed": owed,
+                "recovered": r.principal_fen + r.interest_fen + r.penalty_fen - owed,
+            }
+        )
+    ctx = {
+        "pending": pending,
+        "pending_total": scoped.filter(status=RequestStatus.PENDING).count(),
+        "register": register,
+        "page": page,
+        "totals": totals,
+        "can_approve": access.can_approve_write_off(user),
+    }
+    return render(request, "servicing/write_offs.html", ctx)
 
 
 # Review queue -------------------------------------------------------------------------------------
