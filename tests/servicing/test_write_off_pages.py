@@ -134,3 +134,22 @@ def test_the_write_off_page_lists_proposals_and_the_register_in_scope(book):
     om1 = book.bank.client("om1").get("/loans/write-offs/")
     assert om1.status_code == 200 and om1.context["register"] == [] and om1.context["totals"]["count"] == 0
     clean()
+
+
+def test_the_household_credit_page_lists_its_loans_and_says_when_it_owes_on_a_write_off(book):
+    from django.urls import reverse
+
+    url = reverse("credit-household", args=[book.bank.h3.pk])
+    page = book.bank.client("co").get(url)
+    assert [r["loan"].pk for r in page.context["loans"]] == [book.c.pk] and not page.context["written_off_debt"]
+    assert 'id="written-off-debt"' not in page.content.decode()
+    make_loss(book)
+    with transaction.atomic():
+        request = services.request_write_off(book.bank.users["co"], book.c.pk, reason="失联")
+    with transaction.atomic():
+        services.approve_write_off(book.bank.users["risk"], request.pk, today=TODAY)
+    page = book.bank.client("co").get(url)
+    assert page.context["written_off_debt"] and 'id="written-off-debt"' in page.content.decode()
+    assert page.context["loans"][0]["loan"].status == "written_off"
+    # Another outlet's account manager does not see the household at all.
+    assert book.bank.client("am1").get(url).status_code == 404

@@ -23,6 +23,9 @@ from xinedai.core.masking import mask_name
 from xinedai.core.paging import CappedPaginator
 from xinedai.households import access as household_access
 from xinedai.households.models import Household
+from xinedai.lending.queries import written_off_debtors
+from xinedai.servicing import access as servicing_access
+from xinedai.servicing import queries as servicing_queries
 
 from . import access, rules, services
 from .choices import (
@@ -40,6 +43,7 @@ from .forms import AlertReviewForm, ApplicationForm, ApproveForm, DecideForm, Re
 from .models import ChangeAlert, CreditDecision
 
 RECENT_DECISIONS = 10
+RECENT_LOANS = 20
 
 
 def _reasons(decision: CreditDecision) -> list[str]:
@@ -130,6 +134,17 @@ def _household_page(
         "open_alert_items": _guard_items(open_alert.items) if open_alert else [],
         "can_review": access.can_review(user),
         "grantable_modes": {IntakeMode.MODEL, IntakeMode.SMALL_CREDIT},
+        # The household's loans, newest first (servicing's scope: the same as the household's), and
+        # whether it still owes on a written-off loan (no line can be granted then).
+        "loans": servicing_queries.loan_rows(
+            list(
+                servicing_access.loans_for(user)
+                .filter(household=h)
+                .select_related("household", "servicing")
+                .order_by("-start_on", "-id")[:RECENT_LOANS]
+            )
+        ),
+        "written_off_debt": bool(written_off_debtors([h.pk])),
     }
     return render(request, "credit/household.html", ctx, status=status)
 
