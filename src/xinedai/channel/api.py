@@ -260,7 +260,10 @@ class LoanOut(Schema):
 
 class LoanDetailOut(LoanOut):
     schedule: list[InstalmentOut]
-    owed: OwedOut | None = Field(description="what is owed today, by bucket; null once settled")
+    owed: OwedOut | None = Field(
+        description="what is owed today, by bucket; for a written-off loan (status written_off) all that is"
+        " still owed, as overdue (a repayment of it is a recovery); null once settled or recovered in full"
+    )
 
 
 class RepaymentIn(Schema):
