@@ -202,3 +202,17 @@ def test_renewal_list_shows_the_lines_due_in_scope_soonest_first(credit):
     # The credit start page counts them for the user's scope.
     home = credit.client("om1").get("/credit/").content.decode()
     assert re.search(r'href="/credit/renewals/"><div class="l">[^<]+</div><div class="v">2</div>', home)
+
+
+def test_the_start_page_counts_households_up_to_the_cap(credit, monkeypatch):
+    from xinedai.core import paging
+
+    monkeypatch.setattr(paging, "LIST_COUNT_CAP", 2)
+    resp = credit.client("bm").get("/credit/")  # the branch: three households, one more than the cap
+    paginator = resp.context["page"].paginator
+    assert (paginator.count, paginator.capped) == (2, True)
+    assert "1 / 1+" in resp.content.decode()
+    monkeypatch.setattr(paging, "LIST_COUNT_CAP", 3)
+    resp = credit.client("bm").get("/credit/")
+    assert (resp.context["page"].paginator.count, resp.context["page"].paginator.capped) == (3, False)
+    assert "1 / 1+" not in resp.content.decode()
