@@ -165,7 +165,7 @@ def test_the_page_reads_the_snapshot_not_the_loans(two_days):
     assert "servicing_portfolioday" in sql
     for table in ("lending_loan", "lending_instalment", "servicing_loanstate", "households_household"):
         assert table not in sql
-    assert len(queries.captured_queries) <= 22
+    assert len(queries.captured_queries) <= 23  # 22, and the year's write-offs
 
 
 def test_a_date_before_the_first_snapshot_and_no_snapshot_at_all(credit):  # noqa: F811
@@ -184,3 +184,31 @@ def test_a_date_before_the_first_snapshot_and_no_snapshot_at_all(credit):  # noq
 @pytest.mark.parametrize(("username", "status"), [("am1", 403), ("co", 200), ("auditor", 200), ("admin", 200)])
 def test_who_may_open_the_page(credit, username, status):  # noqa: F811
     assert credit.client(username).get("/monitoring/portfolio/").status_code == status
+
+
+def test_the_years_write_offs_stand_beside_the_npl_figures(credit):  # noqa: F811
+    book = build_book(credit)
+    eod.run(TODAY)
+    with transaction.atomic():
+        request = services.request_classification(
+            credit.users["co"], book.c.pk, risk_class=RiskClass.LOSS, reason="失联"
+        )
+    with transaction.atomic():
+        services.approve_classification(credit.users["bm"], request.pk, today=NEXT)
+    with transaction.atomic():
+        write_off = services.request_write_off(credit.users["co"], book.c.pk, reason="失联两年")
+    with transaction.atomic():
+        services.approve_write_off(credit.users["risk"], write_off.pk, today=NEXT)
+    eod.run(NEXT)
+    client = book.bank.client("bm")
+    with CaptureQueriesContext(connection) as queries:
+        ctx = client.get("/monitoring/portfolio/").context
+    assert ctx["written_off"] == {"count": 1, "principal_fen": 80_000 * 100}
+    assert not any("lending_loan" in q["sql"] for q in queries.captured_queries)  # by the outlet kept
+    assert ctx["total"].balance_fen == sum(
+        Loan.objects.filter(status="active").values_list("principal_outstanding_fen", flat=True)
+    )  # the written-off loan has left the snapshot
+    assert page(book, "bm", f"?outlet={book.bank.o2.pk}")["written_off"]["count"] == 1
+    assert page(book, "bm", f"?outlet={book.bank.o1.pk}")["written_off"]["count"] == 0
+    assert page(book, "om1")["written_off"]["count"] == 0  # O1's manager: the loan was booked to O2
+    assert page(book, "bm", f"?on={TODAY.isoformat()}")["written_off"]["count"] == 0  # not yet written off then

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import BigIntegerField, Case, F, QuerySet, Sum, Value, When
+from django.db.models import BigIntegerField, Case, Count, F, QuerySet, Sum, Value, When
 
 from xinedai.households.models import Household
 from xinedai.org.models import Grid, OrgUnit, StaffProfile
 from xinedai.org.queries import coverage_counts
 from xinedai.products.models import Product
 from xinedai.servicing.choices import DayStatus, RiskClass
-from xinedai.servicing.models import BusinessDay, PortfolioDay
+from xinedai.servicing.models import BusinessDay, PortfolioDay, WriteOffRequest
 
 
 @dataclass
@@ -238,3 +238,12 @@ def npl_trend(rows: QuerySet[PortfolioDay], dates: list[dt.date]) -> list[TrendP
         .order_by()
     }
     return [TrendPoint(on, *sums.get(on, (0, 0))) for on in sorted(dates)]
+
+
+def written_off_between(write_offs: QuerySet[WriteOffRequest], first: dt.date, last: dt.date) -> dict[str, int]:
+    """Loans written off from `first` to `last` (business dates) among already scoped, approved requests:
+    how many, and the principal written off."""
+    sums = write_offs.filter(written_off_on__range=(first, last)).aggregate(
+        n=Count("pk"), principal=Sum("principal_fen")
+    )
+    return {"count": int(sums["n"] or 0), "principal_fen": int(sums["principal"] or 0)}

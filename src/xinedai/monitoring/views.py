@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from xinedai.core.errors import NotFound
 from xinedai.households.access import households_for
 from xinedai.org.access import grids_for, outlets_for, require_perm
-from xinedai.servicing.access import snapshot_for
+from xinedai.servicing.access import snapshot_for, write_offs_monitored
 from xinedai.servicing.choices import RiskClass
 
 from . import queries
@@ -147,6 +147,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     balance by class per outlet (per grid within one outlet) and the NPL ratio over the last N dates."""
     require_perm(request.user, "org.view_monitoring")
     scoped = snapshot_for(request.user)
+    written_off = write_offs_monitored(request.user)
     outlets = outlets_for(request.user)
     outlet = None
     outlet_id = request.GET.get("outlet", "")
@@ -155,6 +156,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         if outlet is None:
             raise NotFound("网点不存在或不在您的管辖范围内", "No such outlet in your scope", code="outlet_not_found")
         scoped = scoped.filter(outlet_id=outlet.pk)
+        written_off = written_off.filter(outlet_id=outlet.pk)
     days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else TREND_DEFAULT
     days = days if days in TREND_CHOICES else TREND_DEFAULT
     asked = _date(request.GET.get("on"))
@@ -189,6 +191,8 @@ def portfolio(request: HttpRequest) -> HttpResponse:
             "by_product": queries.portfolio_by_product(day),
             "balance_figure": _balance_figure([r.name for r in chart_rows], [cells.get(r.key, {}) for r in chart_rows]),
             "trend_figure": _trend_figure(queries.npl_trend(scoped, dates)),
+            # Written-off loans leave the snapshot (and the NPL figures): the year's write-offs beside them.
+            "written_off": queries.written_off_between(written_off, on.replace(month=1, day=1), on),
         }
     )
     return render(request, "monitoring/portfolio.html", ctx)

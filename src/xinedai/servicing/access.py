@@ -115,6 +115,22 @@ def require_reviews(user) -> None:  # type: ignore[no-untyped-def]
         )
 
 
+def write_offs_monitored(user) -> QuerySet[WriteOffRequest]:  # type: ignore[no-untyped-def]
+    """Approved write-offs for the monitoring pages, in the same scope as the snapshot (snapshot_for): by
+    the outlet (or grid) the loan was booked to when it was written off, without reading the loans."""
+    approved = WriteOffRequest.objects.filter(status="approved")
+    if not getattr(user, "is_authenticated", False) or not user.has_perm(MONITORING_PERM):
+        return approved.none()
+    if getattr(user, "is_superuser", False):
+        return approved
+    if is_grid_scoped(user):
+        return approved.filter(grid_id__in=grids_for(user).values("pk"))
+    path = scope_path(user)
+    if path is None:
+        return approved.none()
+    return approved.filter(outlet_id__in=OrgUnit.objects.filter(kind="outlet", path__startswith=path).values("pk"))
+
+
 def snapshot_for(user) -> QuerySet[PortfolioDay]:  # type: ignore[no-untyped-def]
     """The daily portfolio snapshot rows the user may see: those with the monitoring permission see the
     outlets under their org unit (the outlet the row was booked to that day); a grid-scoped user (an

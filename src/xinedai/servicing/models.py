@@ -174,6 +174,14 @@ class WriteOffRequest(models.Model):
     principal_fen = models.BigIntegerField(default=0)  # principal outstanding when written off
     interest_fen = models.BigIntegerField(default=0)  # interest owed then, on the books and off
     penalty_fen = models.BigIntegerField(default=0)  # penalty interest owed then, on the books and off
+    # The loan's grid and outlet when it was written off, as the snapshot keeps them for each day: the
+    # monitoring pages read write-offs by outlet without the loan table (monitoring.views.portfolio).
+    outlet = models.ForeignKey(
+        "org.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    grid = models.ForeignKey(
+        "org.Grid", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
 
     class Meta:
         ordering = ["-made_at", "-id"]
@@ -190,6 +198,7 @@ class WriteOffRequest(models.Model):
                 fields=["loan"], condition=Q(status="approved"), name="servicing_one_write_off_per_loan"
             ),
         ]
+        indexes = [models.Index(fields=["written_off_on"], name="servicing_write_off_on")]
 
     def __str__(self) -> str:
         return f"write off loan {self.loan_id} ({self.status})"

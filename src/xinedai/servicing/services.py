@@ -234,6 +234,11 @@ def approve_write_off(actor: Any, request_id: int, *, note: str = "", today: dt.
     request.decision_note = note[:500]
     request.written_off_on = today
     request.principal_fen, request.interest_fen, request.penalty_fen = loan.written_off_principal_fen, interest, penalty
+    request.grid_id, request.outlet_id = (
+        Loan.objects.filter(pk=loan.pk)
+        .values_list("household__village__grid_id", "household__village__grid__outlet_id")
+        .get()
+    )
     request.save(
         update_fields=[
             "status",
@@ -244,6 +249,8 @@ def approve_write_off(actor: Any, request_id: int, *, note: str = "", today: dt.
             "principal_fen",
             "interest_fen",
             "penalty_fen",
+            "grid",
+            "outlet",
         ]
     )
     audit.record(
