@@ -120,6 +120,9 @@ def next_date() -> dt.date | None:
 def _open_day(business_on: dt.date, actor: Any) -> tuple[BusinessDay, bool, str]:
     """The BusinessDay row to work on (created when new): (row, is this the very first date, step reached)."""
     with transaction.atomic():
+        # The latest date's row first: a write-off being approved holds it until it commits, so the new
+        # date's steps see the loan written off, never half (servicing.services.approve_write_off).
+        BusinessDay.objects.select_for_update().order_by("-business_on").first()
         day = BusinessDay.objects.select_for_update().filter(business_on=business_on).first()
         first = not BusinessDay.objects.filter(business_on__lt=business_on).exists()
         if day is not None:

@@ -218,6 +218,9 @@ def approve_write_off(actor: Any, request_id: int, *, note: str = "", today: dt.
     when the loan is no longer active or no longer classified loss."""
     today = today or business_today()
     request = _pending_write_off(actor, request_id)
+    # The latest business day's row, locked: the batch locks it too before it opens the next date
+    # (eod._open_day), so a date cannot start between this check and the write-off's commit.
+    BusinessDay.objects.select_for_update().order_by("-business_on").first()
     if BusinessDay.objects.filter(status=DayStatus.RUNNING).exists():
         raise ValidationFailed(
             "日终批处理正在运行，请在其完成后再审批核销",
