@@ -165,7 +165,7 @@ def test_the_page_reads_the_snapshot_not_the_loans(two_days):
     assert "servicing_portfolioday" in sql
     for table in ("lending_loan", "lending_instalment", "servicing_loanstate", "households_household"):
         assert table not in sql
-    assert len(queries.captured_queries) <= 23  # 22, and the year's write-offs
+    assert len(queries.captured_queries) <= 24  # 22, and the year's write-offs and recoveries
 
 
 def test_a_date_before_the_first_snapshot_and_no_snapshot_at_all(credit):  # noqa: F811
@@ -187,6 +187,8 @@ def test_who_may_open_the_page(credit, username, status):  # noqa: F811
 
 
 def test_the_years_write_offs_stand_beside_the_npl_figures(credit):  # noqa: F811
+    from tests.lending.test_loans import pay
+
     book = build_book(credit)
     eod.run(TODAY)
     with transaction.atomic():
@@ -199,11 +201,13 @@ def test_the_years_write_offs_stand_beside_the_npl_figures(credit):  # noqa: F81
         write_off = services.request_write_off(credit.users["co"], book.c.pk, reason="失联两年")
     with transaction.atomic():
         services.approve_write_off(credit.users["risk"], write_off.pk, today=NEXT)
+    pay(Loan.objects.get(pk=book.c.pk), key="recovered", today=NEXT, amount=1_000_00)
+    pay(Loan.objects.get(pk=book.a.pk), key="repaid", today=NEXT, amount=500_00)  # a repayment, not a recovery
     eod.run(NEXT)
     client = book.bank.client("bm")
     with CaptureQueriesContext(connection) as queries:
         ctx = client.get("/monitoring/portfolio/").context
-    assert ctx["written_off"] == {"count": 1, "principal_fen": 80_000 * 100}
+    assert ctx["written_off"] == {"count": 1, "principal_fen": 80_000 * 100, "recovered_fen": 1_000_00}
     assert not any("lending_loan" in q["sql"] for q in queries.captured_queries)  # by the outlet kept
     assert ctx["total"].balance_fen == sum(
         Loan.objects.filter(status="active").values_list("principal_outstanding_fen", flat=True)

@@ -12,6 +12,9 @@ from typing import Any
 from django.db.models import BigIntegerField, Case, Count, F, QuerySet, Sum, Value, When
 
 from xinedai.households.models import Household
+from xinedai.ledger.choices import EntryKind
+from xinedai.ledger.models import JournalEntry
+from xinedai.lending.models import Repayment
 from xinedai.org.models import Grid, OrgUnit, StaffProfile
 from xinedai.org.queries import coverage_counts
 from xinedai.products.models import Product
@@ -241,9 +244,19 @@ def npl_trend(rows: QuerySet[PortfolioDay], dates: list[dt.date]) -> list[TrendP
 
 
 def written_off_between(write_offs: QuerySet[WriteOffRequest], first: dt.date, last: dt.date) -> dict[str, int]:
-    """Loans written off from `first` to `last` (business dates) among already scoped, approved requests:
-    how many, and the principal written off."""
+    """Among already scoped, approved write-offs: how many loans were written off from `first` to `last`
+    (business dates) and their principal, and what was recovered in those dates on any written-off loan
+    of the scope (recoveries are the repayments posted as such; read by loan id, not through the loans)."""
     sums = write_offs.filter(written_off_on__range=(first, last)).aggregate(
         n=Count("pk"), principal=Sum("principal_fen")
     )
-    return {"count": int(sums["n"] or 0), "principal_fen": int(sums["principal"] or 0)}
+    recovered = Repayment.objects.filter(
+        loan_id__in=write_offs.values("loan_id"),
+        paid_on__range=(first, last),
+        journal_entry_id__in=JournalEntry.objects.filter(kind=EntryKind.RECOVERY).values("pk"),
+    ).aggregate(s=Sum("amount_fen"))
+    return {
+        "count": int(sums["n"] or 0),
+        "principal_fen": int(sums["principal"] or 0),
+        "recovered_fen": int(recovered["s"] or 0),
+    }
