@@ -474,7 +474,8 @@ def write_off(actor: Any, loan: Loan, *, key: str, today: dt.date, reason: str, 
     new line is granted while anything written off is still owed.
 
     The caller has checked who approved it and why (servicing.services.approve_write_off); `key` names
-    that approval, so the entry is posted once however often this is called. Returns the loan, locked."""
+    that approval and keys the entry. A second call finds the loan written off and is refused, so the
+    entry is posted once. Returns the loan, locked."""
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
     if loan.status != LoanStatus.ACTIVE:
         raise _invalid(
