@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -325,6 +326,30 @@ def owed(loan: Loan, today: dt.date) -> dict[str, Any]:
     }
 
 
+def _post_for_loan(
+    loan: Loan,
+    legs: Sequence[tuple[str, int, int]],
+    *,
+    kind: str,
+    key: str,
+    today: dt.date,
+    actor: Any,
+    memo: str,
+    scope: str,
+) -> Any:
+    """One balanced journal entry of this loan's legs (account, side, amount) on its line; legs of 0 are
+    left out. Repayments, write-offs and recoveries post through it."""
+    return ledger.post(
+        kind=kind,
+        posted_on=today,
+        key=key,
+        lines=[(account, side, amount, loan.pk, loan.line_id) for account, side, amount in legs if amount > 0],
+        actor=_user(actor),
+        memo=memo,
+        scope_path=scope,
+    )
+
+
 def repay(
     actor: Any,
     loan: Loan,
@@ -421,14 +446,15 @@ def repay(
         (AccountCode.OFF_BALANCE_PENALTY, Side.CREDIT, penalty_offbook),
     ]
     scope = _scope_of(loan.household_id)  # the borrower's outlet: the scope of the audit rows
-    entry = ledger.post(
+    entry = _post_for_loan(
+        loan,
+        lines,
         kind=EntryKind.REPAYMENT,
-        posted_on=today,
         key=f"repayment:{key}",
-        lines=[(a, s, amt, loan.pk, loan.line_id) for a, s, amt in lines if amt > 0],
-        actor=_user(actor),
+        today=today,
+        actor=actor,
         memo="还款",
-        scope_path=scope,
+        scope=scope,
     )
     repayment = Repayment.objects.create(
         loan=loan,
@@ -540,14 +566,15 @@ def write_off(actor: Any, loan: Loan, *, key: str, today: dt.date, reason: str, 
     scope = scope_path or _scope_of(loan.household_id)
     entry = None
     if any(amount for _, _, amount in legs):
-        entry = ledger.post(
+        entry = _post_for_loan(
+            loan,
+            legs,
             kind=EntryKind.WRITE_OFF,
-            posted_on=today,
             key=f"write-off:{key}",
-            lines=[(a, side, amt, loan.pk, loan.line_id) for a, side, amt in legs if amt > 0],
-            actor=_user(actor),
+            today=today,
+            actor=actor,
             memo=f"贷款核销：{reason}"[:500],
-            scope_path=scope,
+            scope=scope,
         )
     audit.record(
         actor,
@@ -629,14 +656,15 @@ def _recover(
         (AccountCode.OFF_BALANCE_PENALTY, Side.CREDIT, penalty),
     ]
     scope = _scope_of(loan.household_id)
-    entry = ledger.post(
+    entry = _post_for_loan(
+        loan,
+        legs,
         kind=EntryKind.RECOVERY,
-        posted_on=today,
         key=f"repayment:{key}",
-        lines=[(a, side, amt, loan.pk, loan.line_id) for a, side, amt in legs if amt > 0],
-        actor=_user(actor),
+        today=today,
+        actor=actor,
         memo="核销贷款收回",
-        scope_path=scope,
+        scope=scope,
     )
     repayment = Repayment.objects.create(
         loan=loan,
