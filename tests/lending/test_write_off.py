@@ -60,6 +60,17 @@ def written_off(credit, line):  # type: ignore[no-untyped-def]
     return Loan.objects.get(pk=loan.pk), WriteOffRequest.objects.get(pk=request.pk)
 
 
+def test_the_write_off_rule_knows_the_loss_class_and_the_active_status():
+    from xinedai.lending.choices import LoanStatus
+    from xinedai.servicing import rules
+
+    assert rules.LOSS_CLASS == RiskClass.LOSS
+    assert rules.may_write_off(LoanStatus.ACTIVE, RiskClass.LOSS)
+    assert not rules.may_write_off(LoanStatus.ACTIVE, RiskClass.DOUBTFUL)
+    assert not rules.may_write_off(LoanStatus.WRITTEN_OFF, RiskClass.LOSS)
+    assert not rules.may_write_off(LoanStatus.ACTIVE, None)
+
+
 def test_only_a_loss_class_loan_can_be_proposed_and_only_by_those_allowed(line, credit):
     loan = draw(line)
     eod.run(TODAY)

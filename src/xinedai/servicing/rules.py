@@ -1,5 +1,6 @@
 """Pure day-end rules on numpy arrays (one loan or a million alike): daily accrual of a period's scheduled
-interest, daily penalty interest, and the five-category classification by days past due.
+interest, daily penalty interest, and the five-category classification by days past due; and which loan
+may be written off.
 
 No Django and nothing from xinedai here (tests/test_architecture.py). Money is integer fen in int64
 arrays; rates come in as integer millionths per year (0.065250 a year = 65_250), the precision of the
@@ -86,3 +87,12 @@ def classify(days_past_due: np.ndarray, thresholds: Sequence[tuple[int, int]]) -
 def worse(*classes: np.ndarray) -> np.ndarray:
     """The worse (larger) of several class ranks, element by element."""
     return np.maximum.reduce([np.asarray(c, dtype=np.int64) for c in classes])
+
+
+LOSS_CLASS = 5  # servicing.choices.RiskClass.LOSS (损失类), the rank the classification stores
+
+
+def may_write_off(loan_status: str, risk_class: int | None) -> bool:
+    """A loan may be written off (核销) while it is active and classified loss: by days past due (more
+    than 360) or by an approved manual classification."""
+    return loan_status == "active" and risk_class == LOSS_CLASS

@@ -10,7 +10,7 @@ later approved request replaces the floor (an upgrade back needs the same two pe
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 from xinedai.core import audit
 from xinedai.core.approvals import require_second_person
@@ -20,7 +20,7 @@ from xinedai.lending import services as lending
 from xinedai.lending.choices import LoanStatus
 from xinedai.lending.models import Loan
 
-from . import access
+from . import access, rules
 from .choices import ChangeCause, DayStatus, RequestStatus, RiskClass
 from .models import BusinessDay, ClassificationChange, ClassificationRequest, LoanState, WriteOffRequest
 
@@ -84,13 +84,45 @@ def request_classification(actor: Any, loan_id: int, *, risk_class: int, reason:
     return request
 
 
-def _pending(actor: Any, request_id: int) -> ClassificationRequest:
-    request = access.get_request(actor, request_id, perm=APPROVE_PERM)
-    request = ClassificationRequest.objects.select_for_update().get(pk=request.pk)
+Request = TypeVar("Request", ClassificationRequest, WriteOffRequest)
+
+
+def _locked_pending(actor: Any, request: Request, *, what_zh: str, what_en: str) -> Request:
+    """The request (found in the actor's scope), locked, still pending, and not the actor's own."""
+    request = type(request).objects.select_for_update().get(pk=request.pk)
     if request.status != RequestStatus.PENDING:
         raise ValidationFailed("该申请已处理", "The request has already been decided", code="request_decided")
-    require_second_person(actor, request.made_by_id, what_zh="分类申请", what_en="classification request")
+    require_second_person(actor, request.made_by_id, what_zh=what_zh, what_en=what_en)
     return request
+
+
+def _decided(request: Request, actor: Any, status: str, note: str) -> None:
+    """Set the decision on the request (the caller saves it with whatever else it changed)."""
+    request.status, request.decided_by, request.decided_at = status, actor, now()
+    request.decision_note = note[:500]
+
+
+def _rejection_note(note: str) -> str:
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed(
+            "请说明驳回原因", "Give the reason for the rejection", code="note_required", field="note"
+        )
+    return note
+
+
+def _reject(actor: Any, request: Request, note: str, action: str) -> Request:
+    _decided(request, actor, RequestStatus.REJECTED, note)
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit.record(
+        actor, action, request, after={"loan": request.loan_id}, reason=note, scope_path=_scope(request.loan_id)
+    )
+    return request
+
+
+def _pending(actor: Any, request_id: int) -> ClassificationRequest:
+    request = access.get_request(actor, request_id, perm=APPROVE_PERM)
+    return _locked_pending(actor, request, what_zh="分类申请", what_en="classification request")
 
 
 def approve_classification(
@@ -115,8 +147,7 @@ def approve_classification(
             request_id=request.pk,
         )
     state.save(update_fields=["manual_class", "risk_class", "classified_on"])
-    request.status, request.decided_by, request.decided_at = RequestStatus.APPROVED, actor, now()
-    request.decision_note = note[:500]
+    _decided(request, actor, RequestStatus.APPROVED, note)
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     audit.record(
         actor,
@@ -132,24 +163,8 @@ def approve_classification(
 
 def reject_classification(actor: Any, request_id: int, *, note: str) -> ClassificationRequest:
     """Reject with a note; the loan's classification is left as it is."""
-    note = (note or "").strip()
-    if not note:
-        raise ValidationFailed(
-            "请说明驳回原因", "Give the reason for the rejection", code="note_required", field="note"
-        )
-    request = _pending(actor, request_id)
-    request.status, request.decided_by, request.decided_at = RequestStatus.REJECTED, actor, now()
-    request.decision_note = note[:500]
-    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    audit.record(
-        actor,
-        "servicing.classification_rejected",
-        request,
-        after={"loan": request.loan_id},
-        reason=note,
-        scope_path=_scope(request.loan_id),
-    )
-    return request
+    note = _rejection_note(note)
+    return _reject(actor, _pending(actor, request_id), note, "servicing.classification_rejected")
 
 
 # Write-off (核销) -----------------------------------------------------------------------------------
@@ -163,7 +178,7 @@ def _write_off_allowed(loan: Loan) -> LoanState:
             "只有未结清的贷款可以核销", "Only an active loan can be written off", code="loan_not_active"
         )
     state = _state(loan.pk)
-    if state.risk_class != RiskClass.LOSS:
+    if not rules.may_write_off(loan.status, state.risk_class):
         raise ValidationFailed(
             "只有损失类贷款可以核销",
             "Only a loan classified loss can be written off",
@@ -205,11 +220,7 @@ def request_write_off(actor: Any, loan_id: int, *, reason: str) -> WriteOffReque
 
 def _pending_write_off(actor: Any, request_id: int) -> WriteOffRequest:
     request = access.get_write_off(actor, request_id, perm=WRITE_OFF_APPROVE_PERM)
-    request = WriteOffRequest.objects.select_for_update().get(pk=request.pk)
-    if request.status != RequestStatus.PENDING:
-        raise ValidationFailed("该申请已处理", "The request has already been decided", code="request_decided")
-    require_second_person(actor, request.made_by_id, what_zh="核销申请", what_en="write-off request")
-    return request
+    return _locked_pending(actor, request, what_zh="核销申请", what_en="write-off request")
 
 
 def approve_write_off(actor: Any, request_id: int, *, note: str = "", today: dt.date | None = None) -> WriteOffRequest:
@@ -233,8 +244,7 @@ def approve_write_off(actor: Any, request_id: int, *, note: str = "", today: dt.
     penalty = loan.penalty_receivable_fen + loan.offbook_penalty_fen
     scope = _scope(loan.pk)
     loan = lending.write_off(actor, loan, key=str(request.pk), today=today, reason=request.reason, scope_path=scope)
-    request.status, request.decided_by, request.decided_at = RequestStatus.APPROVED, actor, now()
-    request.decision_note = note[:500]
+    _decided(request, actor, RequestStatus.APPROVED, note)
     request.written_off_on = today
     request.principal_fen, request.interest_fen, request.penalty_fen = loan.written_off_principal_fen, interest, penalty
     request.grid_id, request.outlet_id = (
@@ -269,24 +279,8 @@ def approve_write_off(actor: Any, request_id: int, *, note: str = "", today: dt.
 
 def reject_write_off(actor: Any, request_id: int, *, note: str) -> WriteOffRequest:
     """Reject with a note; the loan stays on the books as it is."""
-    note = (note or "").strip()
-    if not note:
-        raise ValidationFailed(
-            "请说明驳回原因", "Give the reason for the rejection", code="note_required", field="note"
-        )
-    request = _pending_write_off(actor, request_id)
-    request.status, request.decided_by, request.decided_at = RequestStatus.REJECTED, actor, now()
-    request.decision_note = note[:500]
-    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    audit.record(
-        actor,
-        "servicing.write_off_rejected",
-        request,
-        after={"loan": request.loan_id},
-        reason=note,
-        scope_path=_scope(request.loan_id),
-    )
-    return request
+    note = _rejection_note(note)
+    return _reject(actor, _pending_write_off(actor, request_id), note, "servicing.write_off_rejected")
 
 
 def record_recovery(actor: Any, loan_id: int, *, amount_fen: int, key: str, today: dt.date | None = None) -> Any:

@@ -26,7 +26,7 @@ from xinedai.lending.models import Loan
 from xinedai.org.access import grids_for
 from xinedai.org.models import StaffProfile
 
-from . import access, queries, services
+from . import access, queries, rules, services
 from .choices import REQUEST_BADGE, RequestStatus, RiskClass
 from .forms import ClassificationDecisionForm, ClassificationRequestForm, RecoveryForm, WriteOffRequestForm
 from .models import ClassificationRequest, LoanState, WriteOffRequest
@@ -112,7 +112,7 @@ def _write_off_context(
     user = request.user
     requests = list(loan.write_off_requests.select_related("made_by__staff", "decided_by__staff"))
     pending = next((r for r in requests if r.status == RequestStatus.PENDING), None)
-    active_loss = loan.status == LoanStatus.ACTIVE and current == RiskClass.LOSS
+    active_loss = rules.may_write_off(loan.status, current)
     can_propose = access.can_request_write_off(user) and active_loss and pending is None
     can_decide = pending is not None and access.can_approve_write_off(user) and pending.made_by_id != user.pk
     still_owed = lending.recoverable_fen(loan)
