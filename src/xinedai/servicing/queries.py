@@ -13,6 +13,7 @@ from xinedai.core.masking import mask_id_number, mask_name
 from xinedai.households.models import Member
 from xinedai.lending.choices import InstalmentStatus
 from xinedai.lending.models import Instalment, Loan
+from xinedai.lending.services import recoverable_fen
 
 from .choices import NPL_CLASSES, RISK_BADGE, RiskClass
 from .models import ClassificationChange, ClassificationRequest, LoanState, WriteOffRequest
@@ -124,6 +125,25 @@ def history_of(loan: Loan) -> list[ClassificationChange]:
 
 def requests_of(loan: Loan) -> QuerySet[ClassificationRequest]:
     return ClassificationRequest.objects.filter(loan=loan).select_related("made_by__staff", "decided_by__staff")
+
+
+def write_off_rows(approved: list[WriteOffRequest]) -> list[dict[str, Any]]:
+    """One row of the write-off register per approved request (loaded with its loan and household): what
+    was written off, what the loan still owes and so what was recovered since; the borrower masked."""
+    rows = []
+    for r in approved:
+        written_off = r.principal_fen + r.interest_fen + r.penalty_fen
+        owed = recoverable_fen(r.loan)
+        rows.append(
+            {
+                "r": r,
+                "borrower": mask_name(r.loan.household.head_name),
+                "written_off": written_off,
+                "owed": owed,
+                "recovered": written_off - owed,
+            }
+        )
+    return rows
 
 
 def write_off_totals(approved: QuerySet[WriteOffRequest]) -> dict[str, int]:

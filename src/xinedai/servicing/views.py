@@ -306,23 +306,10 @@ def write_offs(request: HtmxHttpRequest) -> HttpResponse:
     page = CappedPaginator(approved.values_list("pk", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
     ids = list(page)
     loaded = WriteOffRequest.objects.select_related(*related).in_bulk(ids)
-    register = []
-    for pk in ids:
-        r = loaded[pk]
-        owed = lending.recoverable_fen(r.loan)
-        register.append(
-            {
-                "r": r,
-                "borrower": mask_name(r.loan.household.head_name),
-                "written_off": r.principal_fen + r.interest_fen + r.penalty_fen,
-                "owed": owed,
-                "recovered": r.principal_fen + r.interest_fen + r.penalty_fen - owed,
-            }
-        )
     ctx = {
         "pending": pending,
         "pending_total": scoped.filter(status=RequestStatus.PENDING).count(),
-        "register": register,
+        "register": queries.write_off_rows([loaded[pk] for pk in ids]),
         "page": page,
         "totals": totals,
         "can_approve": access.can_approve_write_off(user),
