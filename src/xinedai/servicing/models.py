@@ -120,14 +120,10 @@ class ClassThreshold(models.Model):
         return f"{self.effective_on}: class {self.risk_class} when > {self.min_days_past_due} days"
 
 
-class ClassificationRequest(models.Model):
-    """A manual classification of a loan (usually a downgrade on information the days past due do not
-    show), with its reason: made by one person, approved or rejected by another (maker ≠ checker). Once
-    approved it is the loan's floor until another approved request replaces it."""
+class TwoPersonRequest(models.Model):
+    """What a request one person makes and another decides keeps (maker ≠ checker): the reason, who made
+    it and when, its status, and who decided it, when and with what note (servicing.services)."""
 
-    loan = models.ForeignKey("lending.Loan", on_delete=models.PROTECT, related_name="classification_requests")
-    risk_class = models.PositiveSmallIntegerField(choices=RiskClass.choices)
-    previous_class = models.PositiveSmallIntegerField(choices=RiskClass.choices)
     reason = models.CharField(max_length=500)
     status = models.CharField(max_length=16, choices=RequestStatus.choices, default=RequestStatus.PENDING)
     made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -137,6 +133,19 @@ class ClassificationRequest(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ClassificationRequest(TwoPersonRequest):
+    """A manual classification of a loan (usually a downgrade on information the days past due do not
+    show), with its reason: made by one person, approved or rejected by another (maker ≠ checker). Once
+    approved it is the loan's floor until another approved request replaces it."""
+
+    loan = models.ForeignKey("lending.Loan", on_delete=models.PROTECT, related_name="classification_requests")
+    risk_class = models.PositiveSmallIntegerField(choices=RiskClass.choices)
+    previous_class = models.PositiveSmallIntegerField(choices=RiskClass.choices)
 
     class Meta:
         ordering = ["-made_at", "-id"]
@@ -155,21 +164,12 @@ class ClassificationRequest(models.Model):
         return f"loan {self.loan_id} → class {self.risk_class} ({self.status})"
 
 
-class WriteOffRequest(models.Model):
+class WriteOffRequest(TwoPersonRequest):
     """A write-off (核销) of a loss-class loan, with its reason and the recovery efforts behind it: made by
     one person, approved (the loan is written off at once) or rejected by another (maker ≠ checker). The
     amounts are those the approval took off the balance sheet."""
 
     loan = models.ForeignKey("lending.Loan", on_delete=models.PROTECT, related_name="write_off_requests")
-    reason = models.CharField(max_length=500)
-    status = models.CharField(max_length=16, choices=RequestStatus.choices, default=RequestStatus.PENDING)
-    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    made_at = models.DateTimeField()
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.CharField(max_length=500, blank=True)
     written_off_on = models.DateField(null=True, blank=True)
     principal_fen = models.BigIntegerField(default=0)  # principal outstanding when written off
     interest_fen = models.BigIntegerField(default=0)  # interest owed then, on the books and off
