@@ -438,6 +438,7 @@ def test_a_written_off_loan_shows_what_is_still_owed_and_repaying_it_is_a_recove
     assert resp.json()["repayment"]["overdue_principal_fen"] == 10_000 * Y
     assert get(client, f"/loans/{loan_id}").json()["owed"]["payoff_fen"] == 40_000 * Y
     assert post(client, "/drawdowns", drawdown_body(signed_line, 1_000 * Y), key="d2").status_code == 422
+    assert list(Loan.objects.values_list("pk", flat=True)) == [loan_id]
     clean()
 
 
@@ -449,8 +450,10 @@ def test_a_line_or_loan_no_longer_active_is_a_422_not_a_500(channels, signed_lin
     resp = post(client, f"/loans/{loan_id}/repayments", {"amount_fen": 100}, key="r2")
     assert resp.status_code == 422, resp.content
     assert resp.json()["code"] == "loan_not_active" and resp.json()["details"] == {"loan_status": "settled"}
+    assert Repayment.objects.count() == 1
     CreditLine.objects.filter(pk=signed_line.pk).update(status="expired")
     resp = post(client, "/drawdowns", drawdown_body(signed_line), key="d2")
     assert resp.status_code == 422, resp.content
     assert resp.json()["code"] == "line_not_active" and resp.json()["details"] == {"line_status": "expired"}
+    assert list(Loan.objects.values_list("pk", flat=True)) == [loan_id]
     clean()

@@ -85,11 +85,13 @@ def test_only_a_loss_class_loan_can_be_proposed_and_only_by_those_allowed(line, 
     with pytest.raises(BusinessError) as err, transaction.atomic():
         services.request_write_off(co, loan.pk, reason="   ")
     assert err.value.code == "reason_required"
+    assert not WriteOffRequest.objects.exists()
     with transaction.atomic():
         request = services.request_write_off(co, loan.pk, reason="借款人失联")
     with pytest.raises(BusinessError) as err, transaction.atomic():
         services.request_write_off(co, loan.pk, reason="再次")
     assert err.value.code == "request_pending"
+    assert list(WriteOffRequest.objects.values_list("pk", flat=True)) == [request.pk]
     with pytest.raises(BusinessError) as err, transaction.atomic():
         services.approve_write_off(credit.users["bm"], request.pk)  # a branch manager may propose, not approve
     assert err.value.code == "forbidden"
@@ -180,6 +182,7 @@ def test_a_customer_owing_on_a_written_off_loan_gets_no_new_line_until_it_is_rec
     with pytest.raises(BusinessError) as err, transaction.atomic():
         draw(CreditLine.objects.get(pk=line.pk), 1_000 * Y, key="after")
     assert err.value.code == "line_not_active"
+    assert list(Loan.objects.filter(line_id=line.pk).values_list("pk", flat=True)) == [loan.pk]
     result = batch(credit, TODAY + 4 * DAY)
     assert (result.decided, result.blocked) == (2, 1)
     assert list(CreditLine.objects.filter(household=credit.h1).values_list("status", flat=True)) == ["frozen"]
@@ -209,6 +212,7 @@ def test_recoveries_go_to_principal_first_and_are_refused_beyond_the_claim(line,
     with pytest.raises(BusinessError) as err:
         pay(loan, key="r0", today=TODAY + 5 * DAY, amount=principal + interest + 1)
     assert err.value.code == "overpayment"
+    assert not Repayment.objects.filter(loan=loan).exists()
     first = pay(loan, key="r1", today=TODAY + 5 * DAY, amount=30_000 * Y)
     assert (first.overdue_principal_fen, first.overdue_interest_fen, first.penalty_fen) == (30_000 * Y, 0, 0)
     again = pay(loan, key="r1", today=TODAY + 5 * DAY, amount=30_000 * Y)  # a retry: the same recovery
@@ -246,10 +250,12 @@ def test_recording_a_recovery_is_for_written_off_loans_only(line, credit):
     with pytest.raises(BusinessError) as err, transaction.atomic():
         services.record_recovery(credit.users["co"], loan.pk, amount_fen=100, key="x")
     assert err.value.code == "loan_not_written_off"
+    assert not Repayment.objects.exists()
     loan, _request = written_off(credit, line)
     with pytest.raises(BusinessError) as err, transaction.atomic():
         services.record_recovery(credit.users["am1"], loan.pk, amount_fen=100, key="x")
     assert err.value.code == "forbidden"
+    assert not Repayment.objects.exists()
     with transaction.atomic():
         recovery = services.record_recovery(credit.users["co"], loan.pk, amount_fen=100, key="x", today=TODAY + 5 * DAY)
     assert (recovery.channel, recovery.overdue_principal_fen) == ("counter", 100)

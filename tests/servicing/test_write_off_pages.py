@@ -35,6 +35,7 @@ def test_propose_approve_and_recover_through_the_loan_page(book):
     assert co.get(url).context["write_off_form"] is not None
     assert am3.get(url).context["write_off_form"] is None  # an account manager sees the loan, no form
     assert am3.post(f"/loans/{c.pk}/write-off/", {"reason": "失联"}).status_code == 403
+    assert not WriteOffRequest.objects.exists()
 
     resp = co.post(f"/loans/{c.pk}/write-off/", {"reason": "  "})
     assert resp.status_code == 422 and not WriteOffRequest.objects.exists()
@@ -48,6 +49,7 @@ def test_propose_approve_and_recover_through_the_loan_page(book):
 
     decide = f"/loans/write-offs/{request.pk}/decide/"
     assert co.post(decide, {"w-decision": "approve"}).status_code == 403  # may propose, not approve
+    assert WriteOffRequest.objects.get().status == "pending" and Loan.objects.get(pk=c.pk).status == "active"
     page = risk.get(url)
     assert page.context["write_off_decision"] is not None
     resp = risk.post(decide, {"w-decision": "reject"})  # a rejection needs a note
