@@ -15,3 +15,4 @@ class LendingConfig(AppConfig):
 
         ledger_checks.register("lending.principal", checks.principal_matches_ledger)
         ledger_checks.register("lending.line_used", checks.line_used_matches_loans)
+        ledger_checks.register("lending.repayment_reversals", checks.repayment_reversals_match_ledger)

@@ -143,11 +143,27 @@ class Repayment(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # What the repayment changed, so that a same-day reversal (冲正) puts back exactly what was there:
+    # the loan's fields before and after, the schedule's rows before, the limit it gave back to the line.
+    # Null for repayments recorded before reversals existed: those cannot be reversed.
+    restore = models.JSONField(null=True, blank=True, editable=False)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(  # never looked up by: no index for every repayment to carry
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    reversal_reason = models.CharField(max_length=500, blank=True)
+    reversal_entry_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-paid_on", "-id"]
+        permissions = [("reverse_repayment", "Can reverse a repayment on the day it was made")]
         constraints = [
             models.UniqueConstraint(fields=["key"], name="one_repayment_per_key"),
+            models.CheckConstraint(
+                condition=models.Q(reversed_at__isnull=True, reversal_entry_id__isnull=True)
+                | models.Q(reversed_at__isnull=False, reversal_entry_id__isnull=False),
+                name="repayment_reversal_complete",
+            ),
             models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="repayment_positive"),
             models.CheckConstraint(
                 condition=models.Q(
@@ -164,3 +180,7 @@ class Repayment(models.Model):
 
     def __str__(self) -> str:
         return f"repayment {self.pk}: {self.amount_fen} fen"
+
+    @property
+    def reversed(self) -> bool:
+        return self.reversed_at is not None

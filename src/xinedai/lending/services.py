@@ -1,5 +1,5 @@
-"""Lending use cases: draw a loan down on a credit line, repay it, write it off and recover it after.
-One transaction's worth each.
+"""Lending use cases: draw a loan down on a credit line, repay it, reverse a repayment made by mistake,
+write it off and recover it after. One transaction's worth each.
 
 Both lock what they change (the line for a drawdown, the loan and then its line for a repayment), are
 exactly-once by a business key that the database enforces (Loan.drawdown_key, Repayment.key; a retry
@@ -25,6 +25,7 @@ from xinedai.credit.models import CreditLine
 from xinedai.households.models import Household
 from xinedai.ledger import services as ledger
 from xinedai.ledger.choices import AccountCode, EntryKind, Side
+from xinedai.ledger.models import JournalEntry
 from xinedai.products.models import ProductVersion
 from xinedai.products.queries import rate_on, version_in_force
 
@@ -394,6 +395,8 @@ def repay(
             field="amount_fen",
             payoff_fen=state["payoff_fen"],
         )
+    before = _loan_state(loan)
+    schedule_before = [_row_state(r) for r in state["rows"]]
     buckets = state["buckets"]
     fixed = sum(buckets.values())
     alloc = rules.allocate(min(amount_fen, fixed), buckets) if min(amount_fen, fixed) > 0 else dict.fromkeys(buckets, 0)
@@ -471,6 +474,13 @@ def repay(
         journal_entry_id=entry.pk,
         created_at=now(),
         created_by=_user(actor),
+        restore={
+            "before": before,
+            "after": _loan_state(loan),
+            "schedule_version": before["schedule_version"],
+            "schedule": schedule_before,
+            "line_freed_fen": principal_paid,
+        },
     )
     audit.record(
         actor,
@@ -635,6 +645,7 @@ def _recover(
             field="amount_fen",
             payoff_fen=claim,
         )
+    before = _loan_state(loan)
     principal = min(amount_fen, loan.written_off_principal_fen)
     interest = min(amount_fen - principal, loan.offbook_interest_fen)
     penalty = amount_fen - principal - interest
@@ -679,6 +690,7 @@ def _recover(
         journal_entry_id=entry.pk,
         created_at=now(),
         created_by=_user(actor),
+        restore={"before": before, "after": _loan_state(loan), "line_freed_fen": 0},
     )
     audit.record(
         actor,
@@ -695,6 +707,149 @@ def _recover(
         scope_path=scope,
     )
     return repayment
+
+
+# Reversal (冲正) -------------------------------------------------------------------------------------
+
+# What a repayment or recovery may change on its loan: kept before and after it (Repayment.restore).
+_STATE_FIELDS = (
+    "status",
+    "settled_on",
+    "principal_outstanding_fen",
+    "interest_receivable_fen",
+    "penalty_receivable_fen",
+    "offbook_interest_fen",
+    "offbook_penalty_fen",
+    "written_off_principal_fen",
+    "schedule_version",
+)
+_ROW_FIELDS = ("number", "due_on", "principal_fen", "interest_fen", "paid_principal_fen", "paid_interest_fen", "status")
+
+
+def _loan_state(loan: Loan) -> dict[str, Any]:
+    state = {name: getattr(loan, name) for name in _STATE_FIELDS}
+    state["settled_on"] = loan.settled_on.isoformat() if loan.settled_on else None
+    return state
+
+
+def _row_state(row: Instalment) -> dict[str, Any]:
+    state = {name: getattr(row, name) for name in _ROW_FIELDS}
+    state["id"], state["due_on"] = row.pk, row.due_on.isoformat()
+    return state
+
+
+def reverse_repayment(actor: Any, repayment: Repayment, *, reason: str, today: dt.date) -> Repayment:
+    """Undo a repayment or recovery made today by mistake (冲正): its journal entry is reversed (the mirror
+    image, posted today), and the loan, its schedule and its line are put back exactly as they were before
+    it. Only the loan's latest repayment not already reversed, only on the day it was made, and only while
+    nothing else has changed the loan since: otherwise what "before" means is no longer certain and the
+    bank posts a new event instead. A reversed repayment keeps its key: paying again takes a new one.
+
+    The caller has checked who may do it and that the day has not been closed
+    (servicing.services.reverse_repayment). Returns the repayment, locked and marked reversed."""
+    loan = Loan.objects.select_for_update().get(pk=repayment.loan_id)
+    repayment = Repayment.objects.select_for_update().get(pk=repayment.pk)
+    if not reason or not reason.strip():
+        raise _invalid("冲正须说明原因", "A reversal needs a reason", "reason_required", field="reason")
+    if repayment.reversed_at is not None:
+        raise _invalid(
+            "该笔还款已经冲正", "The repayment has already been reversed", "already_reversed", repayment=repayment.pk
+        )
+    if repayment.paid_on != today:
+        raise _invalid(
+            "只能冲正当日的还款",
+            "Only a repayment made today can be reversed",
+            "not_same_day",
+            paid_on=repayment.paid_on.isoformat(),
+        )
+    restore = repayment.restore
+    if not restore:
+        raise _invalid(
+            "该笔还款无法冲正", "This repayment was recorded without what reversing it needs", "not_reversible"
+        )
+    later = Repayment.objects.filter(loan=loan, pk__gt=repayment.pk, reversed_at__isnull=True).values_list(
+        "pk", flat=True
+    )
+    if later.exists():
+        raise _invalid(
+            "须先冲正该笔贷款此后的还款",
+            "Reverse the loan's later repayments first",
+            "not_latest",
+            later=list(later),
+        )
+    if _loan_state(loan) != restore["after"]:
+        raise _invalid(
+            "该笔还款后贷款已有其他变动，不能冲正",
+            "The loan has changed since this repayment: it can no longer be reversed",
+            "loan_changed",
+        )
+    freed = int(restore.get("line_freed_fen", 0))
+    line = CreditLine.objects.select_for_update().get(pk=loan.line_id)
+    if line.used_fen + freed > line.limit_fen:
+        raise _invalid(
+            "该笔还款释放的额度已被再次使用，不能冲正",
+            "The limit this repayment freed has been drawn again: it can no longer be reversed",
+            "limit_drawn_since",
+            available_fen=line.limit_fen - line.used_fen,
+        )
+    entry = JournalEntry.objects.get(pk=repayment.journal_entry_id)
+    reversal = ledger.reverse(entry, posted_on=today, actor=_user(actor), reason=f"还款冲正：{reason}")
+    before = restore["before"]
+    for name in _STATE_FIELDS:
+        setattr(loan, name, before[name])
+    loan.settled_on = dt.date.fromisoformat(before["settled_on"]) if before["settled_on"] else None
+    loan.schedule_version = restore["after"]["schedule_version"]
+    if "schedule" in restore:
+        _restore_schedule(loan, restore["schedule_version"], restore["schedule"])
+    loan.save(update_fields=list(_STATE_FIELDS))
+    if freed:
+        line.used_fen += freed
+        line.save(update_fields=["used_fen"])
+    repayment.reversed_at, repayment.reversed_by = now(), _user(actor)
+    repayment.reversal_reason, repayment.reversal_entry_id = reason.strip()[:500], reversal.pk
+    repayment.save(update_fields=["reversed_at", "reversed_by", "reversal_reason", "reversal_entry_id"])
+    audit.record(
+        actor,
+        "lending.repayment.reverse",
+        repayment,
+        before=restore["after"],
+        after={**before, "loan": loan.pk, "amount_fen": repayment.amount_fen, "reversal_entry": reversal.pk},
+        reason=reason,
+        scope_path=_scope_of(loan.household_id),
+    )
+    return repayment
+
+
+def _restore_schedule(loan: Loan, version: int, rows: list[dict[str, Any]]) -> None:
+    """Put the schedule back as the repayment found it. Rows it only filled are emptied again in place; a
+    schedule it re-amortised stays as history (superseded) and the rows from before come back as a new
+    version, so that versions only ever grow."""
+    if loan.schedule_version == version:
+        current = {r.pk: r for r in Instalment.objects.filter(loan=loan, schedule_version=version)}
+        for saved in rows:
+            row = current[saved["id"]]
+            if (row.paid_principal_fen, row.paid_interest_fen, row.status) != (
+                saved["paid_principal_fen"],
+                saved["paid_interest_fen"],
+                saved["status"],
+            ):
+                row.paid_principal_fen, row.paid_interest_fen = saved["paid_principal_fen"], saved["paid_interest_fen"]
+                row.status = saved["status"]
+                row.save(update_fields=["paid_principal_fen", "paid_interest_fen", "status"])
+        return
+    Instalment.objects.filter(loan=loan, schedule_version=loan.schedule_version).update(
+        status=InstalmentStatus.SUPERSEDED
+    )
+    loan.schedule_version += 1
+    Instalment.objects.bulk_create(
+        Instalment(
+            loan=loan,
+            schedule_version=loan.schedule_version,
+            **{name: saved[name] for name in _ROW_FIELDS if name != "due_on"},
+            due_on=dt.date.fromisoformat(saved["due_on"]),
+        )
+        for saved in rows
+    )
 
 
 def _apply_to_instalments(rows: list[Instalment], today: dt.date, alloc: dict[str, int]) -> None:

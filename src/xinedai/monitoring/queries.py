@@ -253,6 +253,7 @@ def written_off_between(write_offs: QuerySet[WriteOffRequest], first: dt.date, l
     recovered = Repayment.objects.filter(
         loan_id__in=write_offs.values("loan_id"),
         paid_on__range=(first, last),
+        reversed_at__isnull=True,  # a recovery reversed the same day (冲正) brought nothing in
         journal_entry_id__in=JournalEntry.objects.filter(kind=EntryKind.RECOVERY).values("pk"),
     ).aggregate(s=Sum("amount_fen"))
     return {

@@ -70,11 +70,13 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "households.import_households",
         "org.view_monitoring",
         "org.hand_over_grid",
+        "lending.reverse_repayment",  # the outlet's supervisor authorises a same-day correction (冲正)
     },
     Role.BRANCH_MANAGER: {
         "households.view_household",
         "org.view_monitoring",
         "org.hand_over_grid",
+        "lending.reverse_repayment",
         "servicing.request_classification",
         "servicing.approve_classification",
         "servicing.request_write_off",

@@ -19,6 +19,7 @@ APPROVE_PERM = "servicing.approve_classification"
 MONITORING_PERM = "org.view_monitoring"
 WRITE_OFF_REQUEST_PERM = "servicing.request_write_off"
 WRITE_OFF_APPROVE_PERM = "servicing.approve_write_off"
+REVERSE_PERM = "lending.reverse_repayment"
 
 
 def loans_for(user) -> QuerySet[Loan]:  # type: ignore[no-untyped-def]
@@ -147,3 +148,7 @@ def snapshot_for(user) -> QuerySet[PortfolioDay]:  # type: ignore[no-untyped-def
     return PortfolioDay.objects.filter(
         outlet_id__in=OrgUnit.objects.filter(kind="outlet", path__startswith=path).values("pk")
     )
+
+
+def can_reverse_repayment(user) -> bool:  # type: ignore[no-untyped-def]
+    return bool(getattr(user, "is_authenticated", False) and user.has_perm(REVERSE_PERM))

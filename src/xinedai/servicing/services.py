@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from xinedai.core import audit
 from xinedai.core.approvals import require_second_person
 from xinedai.core.dates import business_today, now
-from xinedai.core.errors import ValidationFailed
+from xinedai.core.errors import NotFound, ValidationFailed
 from xinedai.lending import services as lending
 from xinedai.lending.choices import LoanStatus
-from xinedai.lending.models import Loan
+from xinedai.lending.models import Loan, Repayment
 
 from . import access, rules
 from .choices import ChangeCause, DayStatus, RequestStatus, RiskClass
@@ -294,3 +294,31 @@ def record_recovery(actor: Any, loan_id: int, *, amount_fen: int, key: str, toda
             code="loan_not_written_off",
         )
     return lending.repay(actor, loan, key=key, channel="counter", amount_fen=amount_fen, today=today)
+
+
+def reverse_repayment(actor: Any, loan_id: int, repayment_id: int, *, reason: str, today: dt.date | None = None) -> Any:
+    """A supervisor reverses a repayment or recovery made today by mistake (冲正; lending.services
+    .reverse_repayment puts the loan back). Never by the person who recorded it, and never once the day's
+    batch has begun: the batch would already have accrued on what the repayment left, and a reversal
+    then would leave that wrong."""
+    today = today or business_today()
+    loan = access.get_loan(actor, loan_id, perm=access.REVERSE_PERM)
+    repayment = Repayment.objects.filter(pk=repayment_id, loan=loan).first()
+    if repayment is None:
+        raise NotFound("该笔还款不存在", "No such repayment on this loan", code="repayment_not_found")
+    require_second_person(actor, repayment.created_by_id, what_zh="还款", what_en="repayment")
+    return reverse_before_day_end(actor, repayment, reason=reason, today=today)
+
+
+def reverse_before_day_end(actor: Any, repayment: Repayment, *, reason: str, today: dt.date) -> Any:
+    """lending.services.reverse_repayment, refused once the repayment's day-end batch has begun (staff
+    through reverse_repayment above, a channel reversing its own repayment through channel.services)."""
+    # The latest business day's row, locked: the batch locks it too before it opens a date (eod._open_day).
+    BusinessDay.objects.select_for_update().order_by("-business_on").first()
+    if BusinessDay.objects.filter(business_on__gte=repayment.paid_on).exists():
+        raise ValidationFailed(
+            f"营业日{repayment.paid_on}已开始日终，不能再冲正当日还款",
+            f"The day-end of {repayment.paid_on} has begun: its repayments can no longer be reversed",
+            code="day_closed",
+        )
+    return lending.reverse_repayment(actor, repayment, reason=reason, today=today)
