@@ -18,6 +18,7 @@ from xinedai.core.models import AuditEntry
 from xinedai.credit.models import CreditDecision, CreditLine, OfflineApplication
 from xinedai.households import services as hh
 from xinedai.ledger import verify
+from xinedai.ledger.models import JournalEntry
 from xinedai.lending import rules
 from xinedai.lending.models import Loan, Repayment
 
@@ -320,6 +321,8 @@ def test_repayments_by_amount_and_payoff(channels, signed_line, monkeypatch):
         "interest_fen": first_due.interest_fen,
         "principal_fen": first_due.principal_fen,
         "payoff": False,
+        "reversed": False,
+        "reversed_at": None,
     }
     assert out["loan"]["principal_outstanding_fen"] == 50_000 * Y - first_due.principal_fen
     assert repayment.key == "mobile_banking:r1"
@@ -456,4 +459,38 @@ def test_a_line_or_loan_no_longer_active_is_a_422_not_a_500(channels, signed_lin
     assert resp.status_code == 422, resp.content
     assert resp.json()["code"] == "line_not_active" and resp.json()["details"] == {"line_status": "expired"}
     assert list(Loan.objects.values_list("pk", flat=True)) == [loan_id]
+    clean()
+
+
+def test_a_channel_takes_back_its_own_repayment_the_same_day(channels, signed_line, monkeypatch):
+    client, wechat = channels.client(), channels.client(channels.wechat_secret)
+    loan_id = post(client, "/drawdowns", drawdown_body(signed_line), key="d1").json()["id"]
+    day = next_day(monkeypatch, 5)
+    before = get(client, f"/loans/{loan_id}").json()
+    paid = post(client, f"/loans/{loan_id}/repayments", {"amount_fen": 3_000 * Y}, key="r1").json()["repayment"]
+    url = f"/loans/{loan_id}/repayments/{paid['id']}/reversal"
+    entries = JournalEntry.objects.count()
+    resp = post(wechat, url, {"reason": "扣款失败"}, key="x1")  # another channel's repayment: not found
+    assert resp.status_code == 404 and resp.json()["code"] == "repayment_not_found"
+    resp = post(client, url, {"reason": ""}, key="x2")
+    assert resp.status_code == 422
+    resp = post(client, url, {"reason": "客户账户扣款失败"}, key=None)
+    assert resp.status_code == 400  # every write takes an Idempotency-Key
+    assert JournalEntry.objects.count() == entries and not Repayment.objects.get().reversed
+    resp = post(client, url, {"reason": "客户账户扣款失败"}, key="x3")
+    assert resp.status_code == 200, resp.content
+    out = resp.json()
+    assert out["repayment"]["reversed"] is True and out["repayment"]["reversed_at"]
+    assert get(client, f"/loans/{loan_id}").json() == before  # the loan, its schedule and owed as before
+    assert post(client, url, {"reason": "客户账户扣款失败"}, key="x3").json() == out  # a retry replays
+    resp = post(client, url, {"reason": "客户账户扣款失败"}, key="x4")  # a new key: already reversed
+    assert resp.status_code == 422 and resp.json()["code"] == "already_reversed"
+    history = get(client, f"/loans/{loan_id}/repayments").json()
+    assert [(r["id"], r["reversed"]) for r in history] == [(paid["id"], True)]
+    # the next day the repayment stands: the bank's day-end has begun or the day is simply past
+    paid = post(client, f"/loans/{loan_id}/repayments", {"amount_fen": 3_000 * Y}, key="r2").json()["repayment"]
+    next_day(monkeypatch, 6)
+    resp = post(client, f"/loans/{loan_id}/repayments/{paid['id']}/reversal", {"reason": "扣款失败"}, key="x5")
+    assert resp.status_code == 422 and resp.json()["code"] == "not_same_day"
+    assert day.isoformat() == paid["paid_on"]
     clean()

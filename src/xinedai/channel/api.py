@@ -271,6 +271,12 @@ class RepaymentIn(Schema):
     payoff: StrictBool = Field(False, description="true: pay the loan off (the amount is computed)")
 
 
+class ReversalIn(Schema):
+    reason: str = Field(
+        ..., min_length=1, max_length=200, description="why the repayment is taken back, e.g. the debit failed"
+    )
+
+
 class RepaymentOut(Schema):
     id: int
     loan_id: int
@@ -283,6 +289,8 @@ class RepaymentOut(Schema):
     interest_fen: int
     principal_fen: int
     payoff: bool
+    reversed: bool = Field(False, description="reversed by the bank on the day it was made (冲正): nothing was paid")
+    reversed_at: dt.datetime | None = None
 
 
 class RepaymentResultOut(Schema):
@@ -399,6 +407,8 @@ def _repayment(r: Repayment) -> dict[str, Any]:
         "interest_fen": r.interest_fen,
         "principal_fen": r.principal_fen,
         "payoff": r.payoff,
+        "reversed": r.reversed_at is not None,
+        "reversed_at": r.reversed_at,
     }
 
 
@@ -639,5 +649,36 @@ def create_repayment(
         )
         loan.refresh_from_db()
         return 201, _json(RepaymentResultOut, {"repayment": _repayment(repayment), "loan": _loan(loan)})
+
+    return idempotency.execute(request, client, key, work)
+
+
+@channel_api.post(
+    "/loans/{loan_id}/repayments/{repayment_id}/reversal",
+    response={**WRITE, 200: RepaymentResultOut},
+    tags=["loans"],
+    summary="Take back a repayment this channel made today (冲正), e.g. when the debit behind it failed",
+    description=(
+        "Only the loan's latest repayment, only on the day it was made and before the bank's day-end batch. "
+        "The loan, its schedule and its line go back to what they were before it; the repayment stays in "
+        "the history marked reversed, and its Idempotency-Key still names it (paying again takes a new key)."
+    ),
+)
+def create_reversal(
+    request: HttpRequest,
+    loan_id: int,
+    repayment_id: int,
+    body: ReversalIn,
+    id_number: str | None = CUSTOMER,
+    key: str | None = KEY,
+) -> HttpResponse:
+    client, today = _client(request), business_today()
+
+    def work() -> tuple[int, dict[str, Any]]:
+        household = access.customer(id_number, today=today)
+        loan = access.get_loan(household, loan_id)
+        repayment = services.reverse_payment(client, household, loan, repayment_id, reason=body.reason, today=today)
+        loan.refresh_from_db()
+        return 200, _json(RepaymentResultOut, {"repayment": _repayment(repayment), "loan": _loan(loan)})
 
     return idempotency.execute(request, client, key, work)

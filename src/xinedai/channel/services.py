@@ -454,3 +454,19 @@ def pay(
         payoff=payoff,
         today=today,
     )
+
+
+def reverse_payment(
+    client: ChannelClient, household: Household, loan: Loan, repayment_id: int, *, reason: str, today: dt.date
+) -> Repayment:
+    """The channel takes back a repayment it sent today (冲正), when the debit of the customer's account
+    behind it failed or was undone: only its own, only the loan's latest, only before the day-end batch
+    (servicing.services.reverse_before_day_end; lending.services.reverse_repayment puts the loan back)."""
+    from xinedai.servicing import services as servicing  # servicing builds on lending: imported at use
+
+    if loan.household_id != household.pk:
+        raise NotFound("贷款不存在", "No such loan for this customer", code="loan_not_found")
+    repayment = Repayment.objects.filter(pk=repayment_id, loan=loan).first()
+    if repayment is None or not repayment.key.startswith(business_key(client, "")):
+        raise NotFound("该渠道没有这笔还款", "No such repayment made through this channel", code="repayment_not_found")
+    return servicing.reverse_before_day_end(None, repayment, reason=reason, today=today)  # type: ignore[no-any-return]

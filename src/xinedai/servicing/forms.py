@@ -59,3 +59,14 @@ class RecoveryForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.initial.setdefault("token", uuid.uuid4().hex)
+
+
+class ReversalForm(forms.Form):
+    """Why a repayment made today is reversed (冲正). The service checks the rest."""
+
+    repayment = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Reason for the reversal"),
+        max_length=200,
+        help_text=_("For example: the debit of the customer's account failed, or the wrong loan was paid."),
+    )

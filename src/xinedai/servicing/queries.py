@@ -3,6 +3,7 @@ one loan's schedule, repayments and classification history, and the write-off re
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +13,11 @@ from django.db.models.functions import Coalesce
 from xinedai.core.masking import mask_id_number, mask_name
 from xinedai.households.models import Member
 from xinedai.lending.choices import InstalmentStatus
-from xinedai.lending.models import Instalment, Loan
+from xinedai.lending.models import Instalment, Loan, Repayment
 from xinedai.lending.services import recoverable_fen
 
 from .choices import NPL_CLASSES, RISK_BADGE, RiskClass
-from .models import ClassificationChange, ClassificationRequest, LoanState, WriteOffRequest
+from .models import BusinessDay, ClassificationChange, ClassificationRequest, LoanState, WriteOffRequest
 
 # Days-past-due filters of the loan list: "more than N days", the thresholds of the 2023 rules.
 DPD_BANDS = (0, 30, 90, 270, 360)
@@ -167,3 +168,15 @@ def write_off_totals(approved: QuerySet[WriteOffRequest]) -> dict[str, int]:
         "owed_fen": int(sums["owed"]),
         "recovered_fen": int(sums["claim"]) - int(sums["owed"]),
     }
+
+
+def reversible_repayment(repayments: list[Repayment], today: dt.date) -> Repayment | None:
+    """The one repayment of a loan that a reversal may still take back: its latest one not reversed, made
+    today, recorded with what reversing it needs, on a day whose batch has not begun (the service checks
+    all of it again under its locks). `repayments`: the loan's, newest first."""
+    latest = next((r for r in repayments if r.reversed_at is None), None)
+    if latest is None or latest.paid_on != today or not latest.restore:
+        return None
+    if BusinessDay.objects.filter(business_on__gte=today).exists():
+        return None
+    return latest

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from xinedai.core.dates import business_today
 from xinedai.core.errors import BusinessError
 from xinedai.core.forms import add_business_error
 from xinedai.core.http import HtmxHttpRequest
@@ -28,7 +29,13 @@ from xinedai.org.models import StaffProfile
 
 from . import access, queries, rules, services
 from .choices import REQUEST_BADGE, RequestStatus, RiskClass
-from .forms import ClassificationDecisionForm, ClassificationRequestForm, RecoveryForm, WriteOffRequestForm
+from .forms import (
+    ClassificationDecisionForm,
+    ClassificationRequestForm,
+    RecoveryForm,
+    ReversalForm,
+    WriteOffRequestForm,
+)
 from .models import ClassificationRequest, LoanState, WriteOffRequest
 
 PAGE_SIZE = 25
@@ -137,6 +144,7 @@ def _loan_page(
     write_off_form: WriteOffRequestForm | None = None,
     decision_form: ClassificationDecisionForm | None = None,
     recovery_form: RecoveryForm | None = None,
+    reversal_form: ReversalForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
@@ -150,6 +158,12 @@ def _loan_page(
     if can_request and pending is None and form is None:
         form = ClassificationRequestForm(initial={"risk_class": min(current + 1, RiskClass.LOSS)})
     schedule = queries.schedule_of(loan)
+    repayments = list(loan.repayments.order_by("-paid_on", "-id"))
+    reversible = queries.reversible_repayment(repayments, business_today())
+    if reversible is not None and not (
+        access.can_reverse_repayment(user) and reversible.created_by_id != user.pk
+    ):  # the person who recorded it never reverses it (the service refuses it too)
+        reversible = None
     ctx = {
         "loan": loan,
         "h": household,
@@ -167,7 +181,11 @@ def _loan_page(
             "paid_principal": sum(i.paid_principal_fen for i in schedule),
             "paid_interest": sum(i.paid_interest_fen for i in schedule),
         },
-        "repayments": loan.repayments.order_by("-paid_on", "-id"),
+        "repayments": repayments,
+        "reversible": reversible,
+        "reversal_form": (reversal_form or ReversalForm(initial={"repayment": reversible.pk})) if reversible else None,
+        # a refused reversal of a repayment no longer reversible (reversed meanwhile, say): its error, formless
+        "reversal_error": reversal_form.non_field_errors() if reversal_form is not None and not reversible else None,
         "history": [
             {"c": c, "from": queries.class_badge(c.from_class), "to": queries.class_badge(c.to_class)}
             for c in queries.history_of(loan)
@@ -282,6 +300,25 @@ def record_recovery(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Recovery recorded."))
             return redirect("loan-detail", pk=loan.pk)
     return _loan_page(request, loan, recovery_form=form, status=422)
+
+
+@login_required
+@require_POST
+def reverse_repayment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    loan = access.get_loan(request.user, pk, perm=access.REVERSE_PERM)
+    form = ReversalForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.reverse_repayment(
+                    request.user, loan.pk, form.cleaned_data["repayment"], reason=form.cleaned_data["reason"]
+                )
+        except BusinessError as exc:
+            add_business_error(form, exc)
+        else:
+            messages.success(request, _("Repayment reversed: the loan is back as it was before it."))
+            return redirect("loan-detail", pk=loan.pk)
+    return _loan_page(request, loan, reversal_form=form, status=422)
 
 
 # Write-offs ---------------------------------------------------------------------------------------
