@@ -78,6 +78,17 @@ def test_borrow_with_the_schedule_first_then_repay(customer):
     assert loan.status == "settled" and Repayment.objects.count() == 1
     assert CreditLine.objects.get(pk=line.pk).used_fen == 0
     assert verify.run().clean
+    # the bank reverses the payoff the same day (the debit behind it failed): the customer sees it so
+    from django.db import transaction
+
+    from xinedai.servicing import services as servicing
+
+    with transaction.atomic():
+        servicing.reverse_repayment(customer.users["bm"], loan.pk, Repayment.objects.get().pk, reason="扣款失败")
+    page = c.get(f"/m/loans/{loan.pk}/").content.decode()
+    assert "已由银行冲正" in page and "<s>" in page
+    assert Loan.objects.get().status == "active" and CreditLine.objects.get(pk=line.pk).used_fen == 1_200_000
+    assert verify.run().clean
 
 
 def test_a_customer_sees_only_their_own_loans(customer):
