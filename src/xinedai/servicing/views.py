@@ -4,6 +4,7 @@ queue where a second person approves or rejects it (maker ≠ checker, enforced 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -213,43 +214,49 @@ def loan_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _loan_page(request, loan)
 
 
+def _act(
+    request: HtmxHttpRequest,
+    loan: Loan,
+    form: Any,
+    action: Callable[[dict[str, Any]], str],
+    form_arg: str,
+) -> HttpResponse:
+    """A form posted on the loan page: `action` (one transaction) takes the cleaned data and returns the
+    message to show; then back to the loan. A refusal is shown on the page in the form, nothing changed."""
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                message = action(form.cleaned_data)
+        except BusinessError as exc:
+            add_business_error(form, exc)
+        else:
+            messages.success(request, message)
+            return redirect("loan-detail", pk=loan.pk)
+    return _loan_page(request, loan, status=422, **{form_arg: form})
+
+
 @login_required
 @require_POST
 def request_classification(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     loan = access.get_loan(request.user, pk, perm=access.REQUEST_PERM)
-    form = ClassificationRequestForm(request.POST)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                services.request_classification(
-                    request.user,
-                    loan.pk,
-                    risk_class=form.cleaned_data["risk_class"],
-                    reason=form.cleaned_data["reason"],
-                )
-        except BusinessError as exc:
-            add_business_error(form, exc)
-        else:
-            messages.success(request, _("Classification request submitted: another person must approve it."))
-            return redirect("loan-detail", pk=loan.pk)
-    return _loan_page(request, loan, form=form, status=422)
+
+    def act(data: dict[str, Any]) -> str:
+        services.request_classification(request.user, loan.pk, risk_class=data["risk_class"], reason=data["reason"])
+        return _("Classification request submitted: another person must approve it.")
+
+    return _act(request, loan, ClassificationRequestForm(request.POST), act, "form")
 
 
 @login_required
 @require_POST
 def request_write_off(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     loan = access.get_loan(request.user, pk, perm=access.WRITE_OFF_REQUEST_PERM)
-    form = WriteOffRequestForm(request.POST)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                services.request_write_off(request.user, loan.pk, reason=form.cleaned_data["reason"])
-        except BusinessError as exc:
-            add_business_error(form, exc)
-        else:
-            messages.success(request, _("Write-off proposed: another person must approve it."))
-            return redirect("loan-detail", pk=loan.pk)
-    return _loan_page(request, loan, write_off_form=form, status=422)
+
+    def act(data: dict[str, Any]) -> str:
+        services.request_write_off(request.user, loan.pk, reason=data["reason"])
+        return _("Write-off proposed: another person must approve it.")
+
+    return _act(request, loan, WriteOffRequestForm(request.POST), act, "write_off_form")
 
 
 @login_required
@@ -257,68 +264,41 @@ def request_write_off(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def decide_write_off(request: HtmxHttpRequest, request_id: int) -> HttpResponse:
     user = request.user
     write_off: WriteOffRequest = access.get_write_off(user, request_id, perm=access.WRITE_OFF_APPROVE_PERM)
-    form = ClassificationDecisionForm(request.POST, prefix="w")
-    if form.is_valid():
-        approve = form.cleaned_data["decision"] == "approve"
-        try:
-            with transaction.atomic():
-                if approve:
-                    services.approve_write_off(user, write_off.pk, note=form.cleaned_data["note"])
-                else:
-                    services.reject_write_off(user, write_off.pk, note=form.cleaned_data["note"])
-        except BusinessError as exc:
-            add_business_error(form, exc)
-        else:
-            if approve:
-                messages.success(request, _("Loan %(loan)s written off.") % {"loan": write_off.loan_id})
-            else:
-                messages.success(
-                    request, _("Write-off rejected: loan %(loan)s stays on the books.") % {"loan": write_off.loan_id}
-                )
-            return redirect("loan-detail", pk=write_off.loan_id)
     loan = access.get_loan(user, write_off.loan_id, perm=access.VIEW_PERM)
-    return _loan_page(request, loan, decision_form=form, status=422)
+
+    def act(data: dict[str, Any]) -> str:
+        if data["decision"] == "approve":
+            services.approve_write_off(user, write_off.pk, note=data["note"])
+            return _("Loan %(loan)s written off.") % {"loan": loan.pk}
+        services.reject_write_off(user, write_off.pk, note=data["note"])
+        return _("Write-off rejected: loan %(loan)s stays on the books.") % {"loan": loan.pk}
+
+    return _act(request, loan, ClassificationDecisionForm(request.POST, prefix="w"), act, "decision_form")
 
 
 @login_required
 @require_POST
 def record_recovery(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     loan = access.get_loan(request.user, pk, perm=access.WRITE_OFF_REQUEST_PERM)
-    form = RecoveryForm(request.POST)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                services.record_recovery(
-                    request.user,
-                    loan.pk,
-                    amount_fen=form.cleaned_data["amount"],
-                    key=f"page-recovery:{form.cleaned_data['token']}",
-                )
-        except BusinessError as exc:
-            add_business_error(form, exc)
-        else:
-            messages.success(request, _("Recovery recorded."))
-            return redirect("loan-detail", pk=loan.pk)
-    return _loan_page(request, loan, recovery_form=form, status=422)
+
+    def act(data: dict[str, Any]) -> str:
+        key = f"page-recovery:{data['token']}"
+        services.record_recovery(request.user, loan.pk, amount_fen=data["amount"], key=key)
+        return _("Recovery recorded.")
+
+    return _act(request, loan, RecoveryForm(request.POST), act, "recovery_form")
 
 
 @login_required
 @require_POST
 def reverse_repayment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     loan = access.get_loan(request.user, pk, perm=access.REVERSE_PERM)
-    form = ReversalForm(request.POST)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                services.reverse_repayment(
-                    request.user, loan.pk, form.cleaned_data["repayment"], reason=form.cleaned_data["reason"]
-                )
-        except BusinessError as exc:
-            add_business_error(form, exc)
-        else:
-            messages.success(request, _("Repayment reversed: the loan is back as it was before it."))
-            return redirect("loan-detail", pk=loan.pk)
-    return _loan_page(request, loan, reversal_form=form, status=422)
+
+    def act(data: dict[str, Any]) -> str:
+        services.reverse_repayment(request.user, loan.pk, data["repayment"], reason=data["reason"])
+        return _("Repayment reversed: the loan is back as it was before it.")
+
+    return _act(request, loan, ReversalForm(request.POST), act, "reversal_form")
 
 
 # Write-offs ---------------------------------------------------------------------------------------
