@@ -235,3 +235,17 @@ def test_verify_reports_a_reversal_the_repayment_does_not_know_of(line, credit):
     Repayment.objects.filter(pk=repayment.pk).update(reversed_at=done.reversed_at, reversal_entry_id=repayment.pk)
     report = verify.run()
     assert [d.check for d in report.differences] == ["lending.repayment_reversals"]
+
+
+def test_the_demo_bounces_a_repayment_and_the_customer_pays_it_again(line, credit):
+    from xinedai.demo import lending as demo
+
+    loan = draw(line, 120_000 * Y)
+    day = TODAY + 9 * DAY
+    repayment = pay(loan, key="demo:1:1", today=day, amount=800 * Y)
+    paid_once = snapshot(loan, day)
+    assert demo._bounce(repayment, day, credit.users["bm"], None) == 1
+    assert snapshot(loan, day) == paid_once  # the loan ends the day as if the first debit had worked
+    assert Repayment.objects.get(pk=repayment.pk).reversed
+    assert Repayment.objects.get(key="demo:1:1:again").amount_fen == 800 * Y
+    clean()

@@ -33,7 +33,7 @@ from xinedai.households.models import Household
 from xinedai.lending import rules
 from xinedai.lending import services as lending
 from xinedai.lending.choices import SCHEDULED_METHODS, InstalmentStatus, LoanStatus
-from xinedai.lending.models import Instalment, Loan
+from xinedai.lending.models import Instalment, Loan, Repayment
 from xinedai.products.choices import EntryPoint
 from xinedai.products.models import Product
 from xinedai.products.queries import effective_version
@@ -56,6 +56,10 @@ LIMIT_CAP_FEN = 300_000 * 100  # the largest line (online + offline cap): weight
 # The demo's credit officer proposes, on the first of each month, writing off the loans classified loss for
 # at least this long, and head-office risk approves (maker ≠ checker, servicing.services).
 WRITE_OFF_AFTER_DAYS_IN_LOSS = 90
+# One repayment in this many bounces (the debit behind it fails): reversed the same day by the branch
+# manager, then paid again, so that the demo's loan pages and audit log show a reversal (还款冲正).
+BOUNCE_EVERY = 500
+REVERSER = "bm01"
 PLANNING_RATE = Decimal("0.045")  # only to estimate what will be outstanding; drawdowns use the product's rate
 
 # (method, months, share of drawdowns): mostly one-year interest-only loans renewed at maturity, as rural
@@ -144,6 +148,7 @@ class HistoryResult:
     loans_drawn: int = 0
     repayments: int = 0
     written_off: int = 0
+    reversed: int = 0
     seconds: float = 0.0
     seconds_by_part: dict[str, float] = field(default_factory=dict)
 
@@ -475,6 +480,7 @@ def run_history(plan: Plan, *, actor: Any = None, progress: Progress | None = No
         events[loan.drawn].append((1, n, "draw"))
         for day, kind in loan.events:
             events[day].append((0, n, kind))
+    reverser = _user(REVERSER)
     running: dict[int, _Running] = {}
     frozen_lines: set[int] = set()  # lines frozen by a write-off: the plan's later draws on them are off
     used: dict[int, int] = {}
@@ -496,7 +502,12 @@ def run_history(plan: Plan, *, actor: Any = None, progress: Progress | None = No
                             running[n] = drawn
                             result.loans_drawn += 1
                     elif n in running:
-                        result.repayments += _repay(running[n], loan, kind, on, actor, used)
+                        repayment = _repay(running[n], loan, kind, on, actor, used)
+                        if repayment is None:
+                            continue
+                        result.repayments += 1
+                        if reverser is not None and result.repayments % BOUNCE_EVERY == 0:
+                            result.reversed += _bounce(repayment, on, reverser, actor)
         if on.day == 1:
             with transaction.atomic():
                 result.written_off += _write_off_losses(on, running, frozen_lines, used)
@@ -534,8 +545,10 @@ def _draw(
     return _Running(made.pk, loan.line_id, [[i.due_on, i.payment_fen] for i in schedule])
 
 
-def _repay(state: _Running, loan: PlannedLoan, kind: str, on: dt.date, actor: Any, used: dict[int, int]) -> int:
-    """Make one planned repayment; returns how many were made (0 when nothing was owed)."""
+def _repay(
+    state: _Running, loan: PlannedLoan, kind: str, on: dt.date, actor: Any, used: dict[int, int]
+) -> Repayment | None:
+    """Make one planned repayment; None when nothing was owed."""
     stub = Loan(pk=state.pk)
     owed = [row for row in state.due if row[0] <= on and row[1] > 0]
     amount: int | None = None
@@ -546,13 +559,13 @@ def _repay(state: _Running, loan: PlannedLoan, kind: str, on: dt.date, actor: An
     else:
         fresh = Loan.objects.get(pk=state.pk)
         if fresh.status != LoanStatus.ACTIVE:
-            return 0
+            return None
         what = lending.owed(fresh, on)
         amount = sum(what["buckets"].values())
         if kind == "prepay":
             amount += what["not_due_principal_fen"] * loan.prepay_permille // 1000 // 100_00 * 100_00
         if amount <= 0:
-            return 0
+            return None
     state.repayments += 1
     repayment = lending.repay(
         actor,
@@ -576,6 +589,32 @@ def _repay(state: _Running, loan: PlannedLoan, kind: str, on: dt.date, actor: An
             .exclude(status=InstalmentStatus.SUPERSEDED)
             .values_list("due_on", "principal_fen", "interest_fen", "paid_principal_fen", "paid_interest_fen")
         ]
+    return repayment
+
+
+def _user(username: str) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(username=username).first()
+
+
+def _bounce(repayment: Repayment, on: dt.date, reverser: Any, actor: Any) -> int:
+    """The debit behind a repayment failed: the branch manager reverses it the same day (还款冲正) and the
+    customer pays the same again from another account (a new key). The loan ends the day as it would have."""
+    from xinedai.servicing import services as servicing
+
+    servicing.reverse_repayment(
+        reverser, repayment.loan_id, repayment.pk, reason="客户账户扣款失败，已冲正（演示）", today=on
+    )
+    lending.repay(
+        actor,
+        Loan(pk=repayment.loan_id),
+        key=f"{repayment.key}:again",
+        channel=repayment.channel,
+        amount_fen=None if repayment.payoff else repayment.amount_fen,
+        payoff=repayment.payoff,
+        today=on,
+    )
     return 1
 
 
@@ -695,6 +734,7 @@ def seed_history(
         "loans_drawn": result.loans_drawn,
         "repayments": result.repayments,
         "written_off": result.written_off,
+        "reversed": result.reversed,
         "seconds": round(result.seconds, 1),
         "seconds_by_part": result.seconds_by_part,
         "planned": {
@@ -713,7 +753,8 @@ def summary_lines(h: dict[str, Any]) -> list[str]:
     lines = [
         f"Lending history (贷款历史): {h['start']} … {h['end']}, {h['days']:,} day-end batches,"
         f" {h['loans_drawn']:,} loans drawn, {h['repayments']:,} repayments,"
-        f" {h.get('written_off', 0):,} written off in {h['seconds']:.0f} s" + (f" ({parts})" if parts else ""),
+        f" {h.get('reversed', 0):,} reversed the same day, {h.get('written_off', 0):,} written off"
+        f" in {h['seconds']:.0f} s" + (f" ({parts})" if parts else ""),
         f"  on {h['business_on']}: {h['borrowers']:,} borrowers, {h['loans']:,} loans,"
         f" outstanding {format_wan(h['outstanding_fen'])} 万元, NPL {h['npl_pct']:.2f} %",
     ]
