@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "xinedai.org.context_processors.staff",
+                "xinedai.credit.context_processors.configuration",
             ],
         },
     },

@@ -163,3 +163,41 @@ def get_alert(user, pk: int | str) -> ChangeAlert:  # type: ignore[no-untyped-de
     if alert is None:
         raise NotFound("预警不存在或不在您的管辖范围内", "No such alert in your scope", code="alert_not_found")
     return alert
+
+
+# The credit engine's configuration (model versions, limit strategies): seen by those who propose or
+# approve them and by auditors; changed only through credit.services, which check the approval rights.
+CONFIGURATION_PERMS = (
+    "credit.approve_scoremodel",
+    "credit.approve_limitstrategy",
+    "credit.propose_limitstrategy",
+    "core.view_auditentry",
+)
+
+
+def can_view_configuration(user) -> bool:  # type: ignore[no-untyped-def]
+    return bool(getattr(user, "is_authenticated", False) and any(user.has_perm(p) for p in CONFIGURATION_PERMS))
+
+
+def require_view_configuration(user) -> None:  # type: ignore[no-untyped-def]
+    if not can_view_configuration(user):
+        raise PermissionDenied(
+            "您没有查看模型与策略的权限", "You may not see the models and strategies", code="forbidden_configuration"
+        )
+
+
+def can_approve_model(user, model) -> bool:  # type: ignore[no-untyped-def]
+    """Offer the approval: a draft, a user with the right, not the one who trained it (services decide)."""
+    return model.status == "draft" and user.has_perm("credit.approve_scoremodel") and model.trained_by_id != user.pk
+
+
+def can_approve_strategy(user, strategy) -> bool:  # type: ignore[no-untyped-def]
+    return (
+        strategy.status == "draft"
+        and user.has_perm("credit.approve_limitstrategy")
+        and strategy.created_by_id != user.pk
+    )
+
+
+def can_propose_strategy(user) -> bool:  # type: ignore[no-untyped-def]
+    return bool(getattr(user, "is_authenticated", False) and user.has_perm("credit.propose_limitstrategy"))

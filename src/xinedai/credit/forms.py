@@ -60,3 +60,126 @@ class AlertReviewForm(forms.Form):
         widget=forms.RadioSelect,
     )
     note = forms.CharField(label=_("Outcome note"), max_length=500)
+
+
+GRADE_ROWS = 6  # grades a strategy may have (blank rows are left out)
+
+
+def _plain(value: Any) -> Any:
+    """50.0 → 50: a whole number shown without its decimals."""
+    return value.to_integral_value() if value == value.to_integral_value() else value
+
+
+class StrategyForm(forms.Form):
+    """A new version of the limit strategy, in yuan and plain multiples; cleaned to StrategyParams' dict.
+    Pre-filled from the active strategy (initial_from); the rules themselves check what makes sense."""
+
+    net_assets_multiple = forms.DecimalField(
+        label=_("Net assets multiple"), min_value=0, max_digits=6, decimal_places=3
+    )
+    disposable_income_multiple = forms.DecimalField(
+        label=_("Disposable income multiple"), min_value=0, max_digits=6, decimal_places=3
+    )
+    online_cap = YuanField(label=_("Pure online cap (yuan)"), help_text=_("At most 200,000 yuan (regulatory)."))
+    combined_cap = YuanField(label=_("Online + offline cap (yuan)"), help_text=_("At most 300,000 yuan (regulatory)."))
+    step = YuanField(label=_("Rounding step (yuan)"))
+    min_limit = YuanField(label=_("Minimum limit (yuan)"))
+    small_cap = YuanField(label=_("Small credit: cap (yuan)"))
+    small_income_multiple = forms.DecimalField(
+        label=_("Small credit: income multiple"), min_value=0, max_digits=6, decimal_places=3
+    )
+    small_max_overdue_24m = forms.IntegerField(
+        label=_("Small credit: most overdue periods in 24 months"), min_value=0, max_value=24
+    )
+    guard_pct = forms.DecimalField(
+        label=_("Change guard: change of more than (%)"), min_value=0, max_value=1000, max_digits=6, decimal_places=2
+    )
+    guard_min = YuanField(label=_("Change guard: and more than (yuan)"))
+    guard_window_days = forms.IntegerField(label=_("Change guard: within (days)"), min_value=1, max_value=3650)
+    note = forms.CharField(label=_("What changes and why"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for i in range(GRADE_ROWS):
+            self.fields[f"grade_{i}"] = forms.CharField(label=_("Grade"), max_length=8, required=False)
+            self.fields[f"grade_{i}_score"] = forms.IntegerField(
+                label=_("Minimum score"), required=False, min_value=0, max_value=2000
+            )
+            self.fields[f"grade_{i}_cap"] = YuanField(label=_("Cap (yuan)"), required=False)
+
+    @classmethod
+    def initial_from(cls, params: dict[str, Any]) -> dict[str, Any]:
+        from decimal import Decimal
+
+        def yuan(fen: int) -> str:  # typed back as it would be typed: 300000, 12.5 is 12.50
+            return str(fen // 100) if fen % 100 == 0 else f"{fen // 100}.{fen % 100:02d}"
+
+        initial: dict[str, Any] = {
+            "net_assets_multiple": params["net_assets_multiple"],
+            "disposable_income_multiple": params["disposable_income_multiple"],
+            "online_cap": yuan(params["channel_caps_fen"]["online"]),
+            "combined_cap": yuan(params["channel_caps_fen"]["combined"]),
+            "step": yuan(params["step_fen"]),
+            "min_limit": yuan(params["min_limit_fen"]),
+            "small_cap": yuan(params["small_cap_fen"]),
+            "small_income_multiple": params["small_income_multiple"],
+            "small_max_overdue_24m": params["small_max_overdue_24m"],
+            "guard_pct": _plain(Decimal(params["guard_ratio"]) * 100),
+            "guard_min": yuan(params["guard_min_fen"]),
+            "guard_window_days": params["guard_window_days"],
+        }
+        for i, (grade, score) in enumerate(params["grade_cutoffs"][:GRADE_ROWS]):
+            initial[f"grade_{i}"] = grade
+            initial[f"grade_{i}_score"] = score
+            initial[f"grade_{i}_cap"] = yuan(params["grade_caps_fen"][grade])
+        return initial
+
+    def grade_rows(self) -> list[tuple[Any, Any, Any]]:
+        return [(self[f"grade_{i}"], self[f"grade_{i}_score"], self[f"grade_{i}_cap"]) for i in range(GRADE_ROWS)]
+
+    def other_fields(self) -> list[Any]:
+        return [self[name] for name in self.fields if not name.startswith("grade_") and name != "note"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        cutoffs, caps = [], {}
+        for i in range(GRADE_ROWS):
+            grade = (data.get(f"grade_{i}") or "").strip()
+            score, cap = data.get(f"grade_{i}_score"), data.get(f"grade_{i}_cap")
+            if not grade and score is None and cap is None:
+                continue
+            if not grade or score is None or cap is None:
+                self.add_error(
+                    f"grade_{i}", _("Give the grade's name, minimum score and cap, or leave all three empty.")
+                )
+                continue
+            if grade in caps:
+                self.add_error(f"grade_{i}", _("Each grade once."))
+                continue
+            cutoffs.append([grade, score])
+            caps[grade] = cap
+        if not cutoffs:
+            raise forms.ValidationError(_("A strategy needs at least one grade."))
+        data["params"] = {
+            "grade_cutoffs": cutoffs,
+            "grade_caps_fen": caps,
+            "net_assets_multiple": str(data.get("net_assets_multiple")),
+            "disposable_income_multiple": str(data.get("disposable_income_multiple")),
+            "step_fen": data.get("step"),
+            "min_limit_fen": data.get("min_limit"),
+            "channel_caps_fen": {"online": data.get("online_cap"), "combined": data.get("combined_cap")},
+            "small_cap_fen": data.get("small_cap"),
+            "small_income_multiple": str(data.get("small_income_multiple")),
+            "small_max_overdue_24m": data.get("small_max_overdue_24m"),
+            "guard_ratio": str((data.get("guard_pct") or 0) / 100),
+            "guard_min_fen": data.get("guard_min"),
+            "guard_window_days": data.get("guard_window_days"),
+        }
+        return data
+
+
+class ConfigDecisionForm(forms.Form):
+    """A second person's approval or rejection of a model or strategy version (a reason to reject)."""
+
+    decision = forms.ChoiceField(choices=(("approve", _("Approve")), ("reject", _("Reject"))), widget=forms.HiddenInput)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)

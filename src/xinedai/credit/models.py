@@ -43,6 +43,8 @@ class ScoreModel(models.Model):
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The approver's note: why it was approved, or why rejected (required then).
+    decision_note = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["family", "-version"]
@@ -76,6 +78,7 @@ class LimitStrategy(models.Model):
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    decision_note = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-version"]
@@ -84,7 +87,10 @@ class LimitStrategy(models.Model):
                 fields=["status"], condition=models.Q(status="active"), name="one_active_limit_strategy"
             ),
         ]
-        permissions = [("approve_limitstrategy", "Can approve a limit strategy")]
+        permissions = [
+            ("approve_limitstrategy", "Can approve a limit strategy"),
+            ("propose_limitstrategy", "Can propose a new version of the limit strategy"),
+        ]
 
     def __str__(self) -> str:
         return f"strategy v{self.version} ({self.status})"

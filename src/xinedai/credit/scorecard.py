@@ -211,3 +211,17 @@ class Scorecard:
             pdo=float(data.get("pdo", 20.0)),
             meta=dict(data.get("meta", {})),
         )
+
+
+def psi(baseline: Mapping[str, Any], scores: np.ndarray) -> float:
+    """Population stability index of new scores against the stored training bands."""
+    edges = np.asarray(baseline["edges"], dtype=np.float64)
+    expected = np.asarray(baseline["proportions"], dtype=np.float64)
+    s = np.asarray(scores, dtype=np.float64)
+    if s.size == 0:
+        raise ValueError("no scores to compare")
+    actual = np.bincount(np.searchsorted(edges, s, side="right"), minlength=len(edges) + 1) / s.size
+    # An empty band would make the log infinite; the usual floor keeps PSI finite and still large.
+    e = np.clip(expected, 1e-4, None)
+    a = np.clip(actual, 1e-4, None)
+    return float(np.sum((a - e) * np.log(a / e)))

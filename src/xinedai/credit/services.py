@@ -83,30 +83,57 @@ def _require(actor: Any, perm: str) -> None:
         raise PermissionDenied("您没有审批权限", "You may not approve this", code="forbidden_approval", perm=perm)
 
 
-def approve_model(actor: Any, model: ScoreModel) -> ScoreModel:
-    """Activate a trained model for its family after a second person's approval; the old one retires."""
+def _draft_model(actor: Any, model: ScoreModel) -> ScoreModel:
     require_second_person(actor, model.trained_by_id, what_zh="模型", what_en="model")
     _require(actor, "credit.approve_scoremodel")
     model = ScoreModel.objects.select_for_update().get(pk=model.pk)
     if model.status != ModelStatus.DRAFT:
         raise ValidationFailed("只能审批待审批的模型", "Only a draft model can be approved", code="model_not_draft")
+    return model
+
+
+def _rejection_note(note: str) -> str:
+    if not note or not note.strip():
+        raise ValidationFailed("驳回须说明原因", "A rejection needs a reason", code="reason_required", field="note")
+    return note.strip()[:300]
+
+
+def approve_model(actor: Any, model: ScoreModel, *, note: str = "") -> ScoreModel:
+    """Activate a trained model for its family after a second person's approval; the old one retires."""
+    model = _draft_model(actor, model)
     previous = ScoreModel.objects.filter(family=model.family, status=ModelStatus.ACTIVE).first()
     if previous is not None:
         previous.status = ModelStatus.RETIRED
         previous.save(update_fields=["status"])
     model.status, model.approved_by, model.approved_at = ModelStatus.ACTIVE, actor, now()
-    model.save(update_fields=["status", "approved_by", "approved_at"])
+    model.decision_note = note.strip()[:300]
+    model.save(update_fields=["status", "approved_by", "approved_at", "decision_note"])
     audit.record(
         actor,
         "credit.model.approve",
         model,
         before={"status": "draft", "active_version": previous.version if previous else None},
         after={"status": "active", "version": model.version, "auc": model.report.get("test", {}).get("auc")},
+        reason=model.decision_note,
+    )
+    return model
+
+
+def reject_model(actor: Any, model: ScoreModel, *, note: str) -> ScoreModel:
+    """A second person turns a draft model down, with the reason; the active model stays."""
+    note = _rejection_note(note)
+    model = _draft_model(actor, model)
+    model.status, model.approved_by, model.approved_at, model.decision_note = ModelStatus.REJECTED, actor, now(), note
+    model.save(update_fields=["status", "approved_by", "approved_at", "decision_note"])
+    audit.record(
+        actor, "credit.model.reject", model, before={"status": "draft"}, after={"status": "rejected"}, reason=note
     )
     return model
 
 
 def propose_strategy(actor: Any, params: dict[str, Any], *, note: str = "") -> LimitStrategy:
+    """A new version of the limit strategy's parameters, awaiting a second person's approval."""
+    _require_propose(actor)
     try:
         clean = rules.StrategyParams.from_dict(params).to_dict()
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
@@ -121,7 +148,14 @@ def propose_strategy(actor: Any, params: dict[str, Any], *, note: str = "") -> L
     return strategy
 
 
-def approve_strategy(actor: Any, strategy: LimitStrategy) -> LimitStrategy:
+def _require_propose(actor: Any) -> None:
+    if actor is not None and not actor.has_perm("credit.propose_limitstrategy"):
+        raise PermissionDenied(
+            "您没有提出额度策略的权限", "You may not propose a limit strategy", code="forbidden_proposal"
+        )
+
+
+def _draft_strategy(actor: Any, strategy: LimitStrategy) -> LimitStrategy:
     require_second_person(actor, strategy.created_by_id, what_zh="额度策略", what_en="limit strategy")
     _require(actor, "credit.approve_limitstrategy")
     strategy = LimitStrategy.objects.select_for_update().get(pk=strategy.pk)
@@ -129,18 +163,45 @@ def approve_strategy(actor: Any, strategy: LimitStrategy) -> LimitStrategy:
         raise ValidationFailed(
             "只能审批待审批的策略", "Only a proposed strategy can be approved", code="strategy_not_draft"
         )
+    return strategy
+
+
+def approve_strategy(actor: Any, strategy: LimitStrategy, *, note: str = "") -> LimitStrategy:
+    """Activate a proposed strategy after a second person's approval; the old one retires. Decisions made
+    from then on use it (each records its version)."""
+    strategy = _draft_strategy(actor, strategy)
     previous = LimitStrategy.objects.filter(status=StrategyStatus.ACTIVE).first()
     if previous is not None:
         previous.status = StrategyStatus.RETIRED
         previous.save(update_fields=["status"])
     strategy.status, strategy.approved_by, strategy.approved_at = StrategyStatus.ACTIVE, actor, now()
-    strategy.save(update_fields=["status", "approved_by", "approved_at"])
+    strategy.decision_note = note.strip()[:300]
+    strategy.save(update_fields=["status", "approved_by", "approved_at", "decision_note"])
     audit.record(
         actor,
         "credit.strategy.approve",
         strategy,
         before={"active_version": previous.version if previous else None},
         after={"version": strategy.version},
+        reason=strategy.decision_note,
+    )
+    return strategy
+
+
+def reject_strategy(actor: Any, strategy: LimitStrategy, *, note: str) -> LimitStrategy:
+    """A second person turns a proposed strategy down, with the reason; the active one stays."""
+    note = _rejection_note(note)
+    strategy = _draft_strategy(actor, strategy)
+    strategy.status, strategy.approved_by, strategy.approved_at = StrategyStatus.REJECTED, actor, now()
+    strategy.decision_note = note
+    strategy.save(update_fields=["status", "approved_by", "approved_at", "decision_note"])
+    audit.record(
+        actor,
+        "credit.strategy.reject",
+        strategy,
+        before={"status": "draft"},
+        after={"status": "rejected", "version": strategy.version},
+        reason=note,
     )
     return strategy
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .scorecard import CATEGORICAL, NUMERIC, Scorecard, Variable
+from .scorecard import CATEGORICAL, NUMERIC, Scorecard, Variable, psi  # noqa: F401  (psi: the baseline's use)
 
 N_BANDS = 10
 
@@ -214,20 +214,6 @@ def score_bands(scores: np.ndarray, n_bands: int = N_BANDS) -> dict[str, Any]:
     edges = edges[edges > s.min()]  # a band below the lowest score would always be empty
     counts = np.bincount(np.searchsorted(edges, s, side="right"), minlength=len(edges) + 1)
     return {"edges": [float(e) for e in edges], "proportions": [float(c) / s.size for c in counts], "n": int(s.size)}
-
-
-def psi(baseline: Mapping[str, Any], scores: np.ndarray) -> float:
-    """Population stability index of new scores against the stored training bands."""
-    edges = np.asarray(baseline["edges"], dtype=np.float64)
-    expected = np.asarray(baseline["proportions"], dtype=np.float64)
-    s = np.asarray(scores, dtype=np.float64)
-    if s.size == 0:
-        raise ValueError("no scores to compare")
-    actual = np.bincount(np.searchsorted(edges, s, side="right"), minlength=len(edges) + 1) / s.size
-    # An empty band would make the log infinite; the usual floor keeps PSI finite and still large.
-    e = np.clip(expected, 1e-4, None)
-    a = np.clip(actual, 1e-4, None)
-    return float(np.sum((a - e) * np.log(a / e)))
 
 
 # --- internals ---------------------------------------------------------------------------------------

@@ -14,5 +14,11 @@ urlpatterns = [
     path("reviews/<int:application_id>/reject/", views.reject, name="credit-reject"),
     path("alerts/", views.alerts, name="credit-alerts"),
     path("renewals/", views.renewals, name="credit-renewals"),
+    path("configuration/", views.configuration, name="credit-configuration"),
+    path("models/<int:pk>/", views.model_detail, name="credit-model"),
+    path("models/<int:pk>/decide/", views.model_decide, name="credit-model-decide"),
+    path("strategies/new/", views.strategy_new, name="credit-strategy-new"),
+    path("strategies/<int:pk>/", views.strategy_detail, name="credit-strategy"),
+    path("strategies/<int:pk>/decide/", views.strategy_decide, name="credit-strategy-decide"),
     path("alerts/<int:alert_id>/review/", views.alert_review, name="credit-alert-review"),
 ]

@@ -1,10 +1,13 @@
-"""Credit pages: a household's lines and decisions, offline applications and their review queue,
-and the key-information change alerts with the staff-side pattern."""
+"""Credit pages: a household's lines and decisions, offline applications and their review queue, the
+key-information change alerts with the staff-side pattern, and the models and limit strategies with their
+approval by a second person."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import plotly.graph_objects as go
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -15,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from xinedai.core.dates import business_today
-from xinedai.core.errors import BusinessError, NotFound
+from xinedai.core.errors import BusinessError, NotFound, PermissionDenied
 from xinedai.core.forms import add_business_error
 from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_name
@@ -26,7 +29,7 @@ from xinedai.lending.queries import written_off_debtors
 from xinedai.servicing import access as servicing_access
 from xinedai.servicing import queries as servicing_queries
 
-from . import access, rules, services
+from . import access, queries, rules, services
 from .choices import (
     ALERT_BADGE,
     APPLICATION_BADGE,
@@ -34,12 +37,23 @@ from .choices import (
     FEATURE_LABELS,
     GUARDED_LABELS,
     LINE_BADGE,
+    MODEL_BADGE,
     SMALL_REFUSAL_LABELS,
     ApplicationStatus,
     IntakeMode,
+    ModelStatus,
+    StrategyStatus,
 )
-from .forms import AlertReviewForm, ApplicationForm, ApproveForm, DecideForm, RejectForm
-from .models import ChangeAlert, CreditDecision
+from .forms import (
+    AlertReviewForm,
+    ApplicationForm,
+    ApproveForm,
+    ConfigDecisionForm,
+    DecideForm,
+    RejectForm,
+    StrategyForm,
+)
+from .models import ChangeAlert, CreditDecision, LimitStrategy, ScoreModel
 
 RECENT_DECISIONS = 10
 RECENT_LOANS = 20
@@ -462,3 +476,198 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "my_applications": access.open_applications_of(user)[:20] if access.can_submit(user) else [],
     }
     return render(request, "credit/home.html", ctx)
+
+
+# Models and strategies (模型与策略) ---------------------------------------------------------------------
+
+
+def _drift_figure(drift: queries.Drift) -> dict[str, Any]:
+    fig = go.Figure(
+        [
+            go.Bar(name=str(_("Training baseline")), x=drift.bands, y=drift.baseline, marker_color="#94a3b8"),
+            go.Bar(
+                name=str(_("Last %(days)s days") % {"days": queries.DRIFT_DAYS}),
+                x=drift.bands,
+                y=drift.recent,
+                marker_color="#1d4ed8",
+            ),
+        ]
+    )
+    fig.update_layout(
+        barmode="group",
+        height=260,
+        margin={"l": 40, "r": 10, "t": 10, "b": 40},
+        yaxis={"tickformat": ".0%"},
+        legend={"orientation": "h", "y": 1.12},
+        font={"family": "PingFang SC, Noto Sans CJK SC, Microsoft YaHei, sans-serif"},
+    )
+    return json.loads(fig.to_json())
+
+
+@login_required
+def configuration(request: HtmxHttpRequest) -> HttpResponse:
+    """Model versions with their held-out figures and the active model's drift; limit strategy versions
+    and the active strategy's parameters. Approvals happen on each version's page."""
+    user = request.user
+    access.require_view_configuration(user)
+    model_list = list(queries.models())
+    active = [m for m in model_list if m.status == ModelStatus.ACTIVE]
+    drifts = [queries.drift(m) for m in active]
+    strategy_list = list(queries.strategies())
+    active_strategy = next((s for s in strategy_list if s.status == StrategyStatus.ACTIVE), None)
+    ctx = {
+        "models": [
+            {"m": m, "figures": queries.held_out(m), "badge": MODEL_BADGE.get(m.status, "gray")} for m in model_list
+        ],
+        "drifts": [
+            {"d": d, "figure": _drift_figure(d), "id": f"drift-{d.model.pk}", "data_id": f"drift-{d.model.pk}-data"}
+            for d in drifts
+        ],
+        "strategies": [{"s": s, "badge": MODEL_BADGE.get(s.status, "gray")} for s in strategy_list],
+        "active_strategy": active_strategy,
+        "active_rows": queries.strategy_rows(active_strategy.params) if active_strategy else [],
+        "can_propose": access.can_propose_strategy(user),
+        "pending": sum(1 for m in model_list if m.status == ModelStatus.DRAFT)
+        + sum(1 for s in strategy_list if s.status == StrategyStatus.DRAFT),
+    }
+    return render(request, "credit/configuration.html", ctx)
+
+
+def _model_page(
+    request: HtmxHttpRequest, model: ScoreModel, form: ConfigDecisionForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    report = model.report or {}
+    iv = sorted(report.get("iv", []), key=lambda r: -(r.get("iv") or 0))
+    ctx = {
+        "m": model,
+        "badge": MODEL_BADGE.get(model.status, "gray"),
+        "report": report,
+        "figures": queries.held_out(model),
+        "iv": iv,
+        "decision_form": (form or ConfigDecisionForm()) if access.can_approve_model(user, model) else None,
+        "own": model.status == ModelStatus.DRAFT and model.trained_by_id == user.pk,
+        "drift": queries.drift(model) if model.status == ModelStatus.ACTIVE else None,
+    }
+    return render(request, "credit/model.html", ctx, status=status)
+
+
+@login_required
+def model_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    access.require_view_configuration(request.user)
+    model = ScoreModel.objects.filter(pk=pk).select_related("trained_by__staff", "approved_by__staff").first()
+    if model is None:
+        raise NotFound("模型不存在", "No such model", code="model_not_found")
+    return _model_page(request, model)
+
+
+@login_required
+@require_POST
+def model_decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    access.require_view_configuration(request.user)
+    model = ScoreModel.objects.filter(pk=pk).first()
+    if model is None:
+        raise NotFound("模型不存在", "No such model", code="model_not_found")
+    form = ConfigDecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                if form.cleaned_data["decision"] == "approve":
+                    services.approve_model(request.user, model, note=form.cleaned_data["note"])
+                    message = _("Model %(name)s approved: it scores every decision from now on.")
+                else:
+                    services.reject_model(request.user, model, note=form.cleaned_data["note"])
+                    message = _("Model %(name)s rejected.")
+        except BusinessError as exc:
+            add_business_error(form, exc)
+        else:
+            messages.success(request, message % {"name": f"{model.family} v{model.version}"})
+            return redirect("credit-model", pk=model.pk)
+    return _model_page(request, model, form, status=422)
+
+
+def _strategy_page(
+    request: HtmxHttpRequest, strategy: LimitStrategy, form: ConfigDecisionForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    active = LimitStrategy.objects.filter(status=StrategyStatus.ACTIVE).first()
+    compare = active if active is not None and active.pk != strategy.pk else None
+    ctx = {
+        "s": strategy,
+        "badge": MODEL_BADGE.get(strategy.status, "gray"),
+        "rows": queries.strategy_rows(strategy.params, compare.params if compare else None),
+        "compare": compare,
+        "decision_form": (form or ConfigDecisionForm()) if access.can_approve_strategy(user, strategy) else None,
+        "own": strategy.status == StrategyStatus.DRAFT and strategy.created_by_id == user.pk,
+    }
+    return render(request, "credit/strategy.html", ctx, status=status)
+
+
+def _strategy(pk: int) -> LimitStrategy:
+    strategy = LimitStrategy.objects.filter(pk=pk).select_related("created_by__staff", "approved_by__staff").first()
+    if strategy is None:
+        raise NotFound("额度策略不存在", "No such limit strategy", code="strategy_not_found")
+    return strategy
+
+
+@login_required
+def strategy_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    access.require_view_configuration(request.user)
+    return _strategy_page(request, _strategy(pk))
+
+
+@login_required
+@require_POST
+def strategy_decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    access.require_view_configuration(request.user)
+    strategy = _strategy(pk)
+    form = ConfigDecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                if form.cleaned_data["decision"] == "approve":
+                    services.approve_strategy(request.user, strategy, note=form.cleaned_data["note"])
+                    message = _("Limit strategy v%(version)s approved: decisions use it from now on.")
+                else:
+                    services.reject_strategy(request.user, strategy, note=form.cleaned_data["note"])
+                    message = _("Limit strategy v%(version)s rejected.")
+        except BusinessError as exc:
+            add_business_error(form, exc)
+        else:
+            messages.success(request, message % {"version": strategy.version})
+            return redirect("credit-strategy", pk=strategy.pk)
+    return _strategy_page(request, strategy, form, status=422)
+
+
+@login_required
+def strategy_new(request: HtmxHttpRequest) -> HttpResponse:
+    """Propose a new version of the limit strategy, starting from the active one's parameters."""
+    user = request.user
+    if not access.can_propose_strategy(user):
+        raise PermissionDenied(
+            "您没有提出额度策略的权限", "You may not propose a limit strategy", code="forbidden_proposal"
+        )
+    active = LimitStrategy.objects.filter(status=StrategyStatus.ACTIVE).first()
+    base = active.params if active else rules.DEFAULT_PARAMS.to_dict()
+    status = 200
+    if request.method == "POST":
+        form = StrategyForm(request.POST)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    strategy = services.propose_strategy(
+                        user, form.cleaned_data["params"], note=form.cleaned_data["note"]
+                    )
+            except BusinessError as exc:
+                add_business_error(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Limit strategy v%(version)s proposed: another person must approve it.")
+                    % {"version": strategy.version},
+                )
+                return redirect("credit-strategy", pk=strategy.pk)
+        status = 422
+    else:
+        form = StrategyForm(initial=StrategyForm.initial_from(base))
+    return render(request, "credit/strategy_form.html", {"form": form, "active": active}, status=status)

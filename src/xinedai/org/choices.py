@@ -89,6 +89,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "credit.review_application",
         "credit.approve_scoremodel",
         "credit.approve_limitstrategy",
+        "credit.propose_limitstrategy",
         "products.propose_productversion",
         "products.approve_productversion",
         "servicing.request_classification",

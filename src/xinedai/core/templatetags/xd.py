@@ -28,3 +28,18 @@ def pct(part: int | None, whole: int | None) -> str:
 def get_item(mapping: dict | None, key: object) -> object:
     """`{{ names|get_item:code }}`: a dict lookup in a template (None when absent)."""
     return (mapping or {}).get(key)
+
+
+@register.filter
+def person(user: object) -> str:
+    """`{{ user|person }}`: a staff member's display name, else the username; "—" for nobody."""
+    if user is None:
+        return "—"
+    staff = getattr(user, "staff", None)
+    return str(getattr(staff, "display_name", "") or getattr(user, "username", "") or "—")
+
+
+@register.filter
+def percent(share: float | None) -> str:
+    """`{{ 0.0519|percent }}` → 5.2%: a share (0–1) as a percentage with one decimal."""
+    return "—" if share is None else f"{share * 100:.1f}%"

@@ -16,6 +16,8 @@ from xinedai.core import audit
 from xinedai.core.dates import now
 from xinedai.credit.choices import ModelStatus
 from xinedai.credit.models import ScoreModel
+from xinedai.credit.queries import fmt as _fmt
+from xinedai.credit.queries import report_lines
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -132,7 +134,7 @@ class Command(BaseCommand):
         except IntegrityError as exc:
             raise CommandError(f"another model of family {family!r} was stored at the same time; run again") from exc
 
-        for line in format_report(report):
+        for line in report_lines(report):
             self.stdout.write(line)
         self.stdout.write("")
         self.stdout.write(f"stored model {row.pk}: {row.family} v{row.version} ({row.status}), {row.name}")
@@ -166,7 +168,7 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"model {m.pk}: {m.family} v{m.version} ({m.status}), {m.name}")
         self.stdout.write(f"data: {m.data_description}; trained at {m.trained_at:%Y-%m-%d %H:%M} UTC")
-        for line in format_report(m.report):
+        for line in report_lines(m.report):
             self.stdout.write(line)
 
 
@@ -188,55 +190,3 @@ def read_table(path: Path) -> pd.DataFrame:
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise CommandError(f"cannot read {path.name}: {exc}") from exc
     raise CommandError(f"unknown data format {path.name!r}: give a .csv or .parquet file")
-
-
-def format_report(report: dict[str, Any]) -> list[str]:
-    """The training report as readable text lines: performance, IV per variable, bins and points."""
-    out: list[str] = []
-    t, tr = report.get("test", {}), report.get("train", {})
-    out.append(
-        f"target {report.get('target')!r}, bad = {report.get('bad_value')!r}; "
-        f"train {report.get('n_train')} rows (bad rate {_pct(report.get('bad_rate_train'))}), "
-        f"test {report.get('n_test')} rows (bad rate {_pct(report.get('bad_rate_test'))})"
-    )
-    out.append(
-        f"scaling: {report.get('base_score')} points at odds {_fmt(report.get('base_odds'), 1)}:1, "
-        f"PDO {_fmt(report.get('pdo'), 1)}; scores {report.get('score_range', {}).get('min')}"
-        f"..{report.get('score_range', {}).get('max')}"
-    )
-    out.append("")
-    out.append(f"{'':<8}{'AUC':>8}{'KS':>8}{'Gini':>8}")
-    for label, m in (("test", t), ("train", tr)):
-        out.append(f"{label:<8}{_fmt(m.get('auc'), 4):>8}{_fmt(m.get('ks'), 4):>8}{_fmt(m.get('gini'), 4):>8}")
-    out.append("")
-    out.append("Information value")
-    width = max([len(str(r["variable"])) for r in report.get("iv", [])] + [8])
-    for r in report.get("iv", []):
-        note = r["status"] + (f" ({r['reason']})" if r.get("reason") else "")
-        out.append(f"  {r['variable']:<{width}} {_fmt(r.get('iv'), 4):>8}  {note}")
-    for v in report.get("variables", []):
-        out.append("")
-        out.append(f"{v['variable']}  ({v['kind']}, IV {_fmt(v.get('iv'), 4)})")
-        out.append(f"  {'bin':<40} {'count':>6} {'bad rate':>9} {'WOE':>8} {'points':>7}")
-        for b in v["bins"]:
-            label = str(b["label"])
-            label = label if len(label) <= 40 else label[:37] + "..."
-            out.append(
-                f"  {label:<40} {b['count']:>6} {_pct(b.get('bad_rate')):>9} {_fmt(b.get('woe'), 3):>8} "
-                f"{b['points']:>7}"
-            )
-    if report.get("intercept_points"):
-        out.append("")
-        out.append(f"base points: {report['intercept_points']}")
-    if "training_seconds" in report:
-        out.append("")
-        out.append(f"trained in {report['training_seconds']:.1f} s")
-    return out
-
-
-def _fmt(value: Any, digits: int) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _pct(value: Any) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
