@@ -172,3 +172,15 @@ def test_only_those_with_the_right_propose_a_strategy_and_a_rejection_keeps_the_
     assert resp.status_code == 302
     assert dict(LimitStrategy.objects.values_list("version", "status")) == {1: "active", 2: "rejected"}
     assert AuditEntry.objects.get(action="credit.strategy.reject").reason == "与现行策略相同"
+
+
+def test_the_classification_thresholds_in_force_are_shown(credit):
+    from xinedai.servicing.models import ClassThreshold
+
+    page = credit.client("auditor").get("/credit/configuration/")
+    (rules_2023,) = page.context["thresholds"]
+    assert rules_2023["in_force"]
+    assert [(c["cls"]["rank"], c["days"]) for c in rules_2023["classes"]] == list(
+        ClassThreshold.objects.order_by("risk_class").values_list("risk_class", "min_days_past_due")
+    )
+    assert "&gt; 90" in page.content.decode()

@@ -527,6 +527,7 @@ def configuration(request: HtmxHttpRequest) -> HttpResponse:
         "active_strategy": active_strategy,
         "active_rows": queries.strategy_rows(active_strategy.params) if active_strategy else [],
         "can_propose": access.can_propose_strategy(user),
+        "thresholds": servicing_queries.threshold_sets(business_today()),
         "pending": sum(1 for m in model_list if m.status == ModelStatus.DRAFT)
         + sum(1 for s in strategy_list if s.status == StrategyStatus.DRAFT),
     }

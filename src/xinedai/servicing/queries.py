@@ -17,7 +17,14 @@ from xinedai.lending.models import Instalment, Loan, Repayment
 from xinedai.lending.services import recoverable_fen
 
 from .choices import NPL_CLASSES, RISK_BADGE, RiskClass
-from .models import BusinessDay, ClassificationChange, ClassificationRequest, LoanState, WriteOffRequest
+from .models import (
+    BusinessDay,
+    ClassificationChange,
+    ClassificationRequest,
+    ClassThreshold,
+    LoanState,
+    WriteOffRequest,
+)
 
 # Days-past-due filters of the loan list: "more than N days", the thresholds of the 2023 rules.
 DPD_BANDS = (0, 30, 90, 270, 360)
@@ -180,3 +187,19 @@ def reversible_repayment(repayments: list[Repayment], today: dt.date) -> Repayme
     if BusinessDay.objects.filter(business_on__gte=today).exists():
         return None
     return latest
+
+
+def threshold_sets(on: dt.date) -> list[dict[str, Any]]:
+    """The classification thresholds, one set per effective date, newest first: each class with the days
+    past due a loan must exceed to be at least that class, the rule it comes from, and whether it is the
+    set in force on `on` (the latest effective on or before it)."""
+    sets: dict[dt.date, dict[str, Any]] = {}
+    for t in ClassThreshold.objects.order_by("-effective_on", "risk_class"):
+        s = sets.setdefault(
+            t.effective_on, {"effective_on": t.effective_on, "source": t.source, "classes": [], "in_force": False}
+        )
+        s["classes"].append({"cls": class_badge(t.risk_class), "days": t.min_days_past_due})
+    current = next((s for s in sets.values() if s["effective_on"] <= on), None)
+    if current is not None:
+        current["in_force"] = True
+    return list(sets.values())
