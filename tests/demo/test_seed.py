@@ -234,6 +234,8 @@ def test_demo_bank_has_a_trained_model_and_lines_for_most_households():
     assert model.report["test"]["auc"] > 0.7  # the history follows a known default process
     strategy = LimitStrategy.objects.get(status="active")
     assert strategy.created_by.username == "risk01" and strategy.approved_by.username == "admin01"
+    pending = LimitStrategy.objects.get(status="draft")  # the open proposal the demo leaves to approve
+    assert pending.version == strategy.version + 1 and pending.params["net_assets_multiple"] == "0.6"
     lines = CreditLine.objects.filter(status="active")
     assert lines.count() > 1500 * 0.6
     assert all(0 < ln.limit_fen <= 300_000_00 and ln.limit_fen % 100_000 == 0 for ln in lines)

@@ -395,6 +395,12 @@ def seed_credit(*, seed: int, as_of: dt.date, progress: Progress | None = None) 
     params = DEFAULT_PARAMS.to_dict() | {"grade_cutoffs": [[g, c] for g, c in zip("ABCD", cuts, strict=True)]}
     strategy = credit.propose_strategy(users.get("risk01"), params, note="演示额度策略")
     credit.approve_strategy(users["admin01"], strategy)
+    # A proposal left for the administrator to approve or reject on 模型与策略 (the demo's open case).
+    credit.propose_strategy(
+        users.get("risk01"),
+        params | {"net_assets_multiple": "0.6"},
+        note="拟将净资产倍数由0.5上调至0.6（演示：待审批）",
+    )
     if progress:
         progress("model", 1, 1)
     held_back = set(
