@@ -166,3 +166,26 @@ def png_bytes(width: int = 1, height: int = 1) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     raw = b"".join(b"\x00" + b"\xb9\x1c\x1c" * width for _ in range(height))
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def submit_refused(page: Any, button: Any, browser_errors: BrowserErrors, path: str) -> None:
+    """Submit a form the server refuses with 422 and its errors re-rendered (the credit views' choice).
+
+    Chromium logs every 4xx document load as a console error; this one, and only this one, is expected:
+    it is moved to browser_errors.ignored so that any other console error still fails the test.
+    """
+    with page.expect_response(lambda r: urlsplit(r.url).path == path and r.request.method == "POST") as refused:
+        button.click()
+    assert refused.value.status == 422
+    page.wait_for_load_state("load")
+    expected = (
+        "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+        f" @ {refused.value.url}"
+    )
+    for _ in range(40):
+        if expected in browser_errors.console:
+            break
+        page.wait_for_timeout(50)
+    assert browser_errors.console.count(expected) == 1, browser_errors.console
+    browser_errors.console.remove(expected)
+    browser_errors.ignored.append(expected)

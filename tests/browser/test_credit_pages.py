@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from django.db import transaction
@@ -21,7 +20,7 @@ from xinedai.credit.rules import DEFAULT_PARAMS
 from xinedai.households import services as hh
 from xinedai.households.models import FileVersion
 
-from .conftest import PHONE, BrowserErrors, assert_fits_width, sign_in
+from .conftest import PHONE, assert_fits_width, sign_in, submit_refused
 
 pytestmark = pytest.mark.browser
 
@@ -59,29 +58,6 @@ def credit_live(bank_live: Bank, monkeypatch: pytest.MonkeyPatch) -> Credit:
 
 def _decision_cards(page: Any) -> Any:
     return page.locator("#decisions .item")
-
-
-def _submit_refused(page: Any, button: Any, browser_errors: BrowserErrors, path: str) -> None:
-    """Submit a form the server refuses with 422 and its errors re-rendered (the credit views' choice).
-
-    Chromium logs every 4xx document load as a console error; this one, and only this one, is expected:
-    it is moved to browser_errors.ignored so that any other console error still fails the test.
-    """
-    with page.expect_response(lambda r: urlsplit(r.url).path == path and r.request.method == "POST") as refused:
-        button.click()
-    assert refused.value.status == 422
-    page.wait_for_load_state("load")
-    expected = (
-        "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
-        f" @ {refused.value.url}"
-    )
-    for _ in range(40):
-        if expected in browser_errors.console:
-            break
-        page.wait_for_timeout(50)
-    assert browser_errors.console.count(expected) == 1, browser_errors.console
-    browser_errors.console.remove(expected)
-    browser_errors.ignored.append(expected)
 
 
 def test_model_decision_and_grant_on_phone(live_server, credit_live, new_page, browser_errors) -> None:  # type: ignore[no-untyped-def]
@@ -217,7 +193,7 @@ def test_offline_application_review(live_server, credit_live, new_page, browser_
     # A limit other than the suggestion without a reason: refused next to the reason, nothing changes.
     limit_input.fill("150000")
     approve_path = f"/credit/reviews/{application.pk}/approve/"
-    _submit_refused(co, approve.get_by_role("button", name="批准并授信"), browser_errors, approve_path)
+    submit_refused(co, approve.get_by_role("button", name="批准并授信"), browser_errors, approve_path)
     expect(co).to_have_url(f"{base}/credit/reviews/{application.pk}/approve/")
     row = co.locator(f"#app-{application.pk}")
     approve = row.locator(f"form[action='/credit/reviews/{application.pk}/approve/']")

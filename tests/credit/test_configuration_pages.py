@@ -101,6 +101,10 @@ def test_a_strategy_is_proposed_through_the_form_and_approved_by_another(credit)
     for body in bad:
         resp = risk.post("/credit/strategies/new/", body)
         assert resp.status_code == 422, body
+    errors = risk.post("/credit/strategies/new/", bad[1]).context["form"].errors
+    assert errors["online_cap"] == ["监管上限200,000元。"]  # on the field, saying which limit
+    errors = risk.post("/credit/strategies/new/", bad[0]).context["form"].errors
+    assert errors["__all__"] == ["等级须从最好往下排列：每一级的最低分低于上一级。"]
     assert LimitStrategy.objects.count() == 1  # nothing proposed
     resp = risk.post("/credit/strategies/new/", strategy_post(net_assets_multiple="0.8", grade_3=""))
     assert resp.status_code == 422  # a grade's name left out but its score and cap given

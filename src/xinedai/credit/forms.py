@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from xinedai.core.forms import YuanField
 
+from . import rules
 from .choices import Channel
 
 
@@ -160,6 +161,12 @@ class StrategyForm(forms.Form):
             caps[grade] = cap
         if not cutoffs:
             raise forms.ValidationError(_("A strategy needs at least one grade."))
+        scores = [score for _grade, score in cutoffs]
+        if scores != sorted(scores, reverse=True):
+            self.add_error(None, _("Grades run from the best down: each minimum score below the one before."))
+        for name, cap in (("online_cap", rules.PURE_ONLINE_CAP_FEN), ("combined_cap", rules.COMBINED_CAP_FEN)):
+            if data.get(name) is not None and data[name] > cap:
+                self.add_error(name, _("At most %(cap)s yuan (regulatory).") % {"cap": f"{cap // 100:,}"})
         data["params"] = {
             "grade_cutoffs": cutoffs,
             "grade_caps_fen": caps,
