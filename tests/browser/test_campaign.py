@@ -11,11 +11,9 @@ from django.db import transaction
 from playwright.sync_api import expect
 
 from tests.conftest import TODAY, file_values, pid
-from tests.credit.conftest import make_model
+from tests.credit.conftest import activate_configuration
 from xinedai.campaigns.models import Campaign, CampaignHousehold
-from xinedai.credit import services as credit_services
 from xinedai.credit.models import CreditLine
-from xinedai.credit.rules import DEFAULT_PARAMS
 from xinedai.households import services as hh
 
 from .conftest import PHONE, assert_fits_width, sign_in
@@ -26,10 +24,7 @@ pytestmark = pytest.mark.browser
 def _configure_credit(bank) -> list:  # type: ignore[no-untyped-def]
     """The credit fixture's model and strategy, plus two more households in V1 (东村)."""
     with transaction.atomic():
-        model = make_model(trained_by=bank.users["risk"])
-        credit_services.approve_model(bank.users["admin"], model)
-        strategy = credit_services.propose_strategy(bank.users["risk"], DEFAULT_PARAMS.to_dict(), note="initial")
-        credit_services.approve_strategy(bank.users["admin"], strategy)
+        activate_configuration(bank.users)
         added = [
             hh.create_household(
                 bank.users["am1"],

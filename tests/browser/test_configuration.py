@@ -12,7 +12,7 @@ from django.db import transaction
 from playwright.sync_api import expect
 
 from tests.conftest import TODAY, Bank
-from tests.credit.conftest import make_model
+from tests.credit.conftest import activate_configuration
 from xinedai.core.models import AuditEntry
 from xinedai.credit import queries
 from xinedai.credit import services as credit
@@ -34,10 +34,7 @@ def config_live(bank_live: Bank, monkeypatch: pytest.MonkeyPatch) -> Bank:
     monkeypatch.setattr("xinedai.credit.services.business_today", lambda: TODAY)
     users = bank_live.users
     with transaction.atomic():
-        model = make_model(trained_by=users["risk"])
-        credit.approve_model(users["admin"], model)
-        strategy = credit.propose_strategy(users["risk"], DEFAULT_PARAMS.to_dict(), note="initial")
-        credit.approve_strategy(users["admin"], strategy)
+        activate_configuration(users)
     return bank_live
 
 

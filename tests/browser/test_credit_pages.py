@@ -12,11 +12,10 @@ from django.db import transaction
 from playwright.sync_api import expect
 
 from tests.conftest import TODAY, Bank, file_values
-from tests.credit.conftest import make_model
+from tests.credit.conftest import activate_configuration
 from xinedai.core.models import AuditEntry
 from xinedai.credit import services as credit
 from xinedai.credit.models import ChangeAlert, CreditDecision, CreditLine, OfflineApplication
-from xinedai.credit.rules import DEFAULT_PARAMS
 from xinedai.households import services as hh
 from xinedai.households.models import FileVersion
 
@@ -45,10 +44,7 @@ def credit_live(bank_live: Bank, monkeypatch: pytest.MonkeyPatch) -> Credit:
     monkeypatch.setattr("xinedai.credit.services.business_today", lambda: TODAY)
     users = bank_live.users
     with transaction.atomic():
-        model = make_model(trained_by=users["risk"])
-        credit.approve_model(users["admin"], model)
-        strategy = credit.propose_strategy(users["risk"], DEFAULT_PARAMS.to_dict(), note="initial")
-        credit.approve_strategy(users["admin"], strategy)
+        activate_configuration(users)
         v2 = hh.save_file_version(
             users["am1"], bank_live.h1, file_values(asset_house_fen=H1_HOUSE_FEN), reason="房产重新评估"
         )

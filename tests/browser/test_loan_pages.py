@@ -14,10 +14,8 @@ from django.db import transaction
 from playwright.sync_api import expect
 
 from tests.conftest import Bank
-from tests.credit.conftest import make_model
+from tests.credit.conftest import activate_configuration
 from tests.servicing.conftest import TODAY, Book, build_book
-from xinedai.credit import services as credit
-from xinedai.credit.rules import DEFAULT_PARAMS
 from xinedai.servicing import eod
 from xinedai.servicing.models import ClassificationRequest, LoanState
 
@@ -35,10 +33,7 @@ def book_live(bank_live: Bank, monkeypatch: pytest.MonkeyPatch) -> Book:
     monkeypatch.setattr("xinedai.servicing.services.business_today", lambda: NEXT)
     users = bank_live.users
     with transaction.atomic():
-        model = make_model(trained_by=users["risk"])
-        credit.approve_model(users["admin"], model)
-        strategy = credit.propose_strategy(users["risk"], DEFAULT_PARAMS.to_dict(), note="initial")
-        credit.approve_strategy(users["admin"], strategy)
+        activate_configuration(users)
     made = build_book(bank_live)
     eod.run(TODAY)
     return made

@@ -10,10 +10,9 @@ from django.db import transaction
 from playwright.sync_api import expect
 
 from tests.conftest import TODAY, Bank
-from tests.credit.conftest import make_model
+from tests.credit.conftest import activate_configuration
 from xinedai.credit import services as credit
 from xinedai.credit.models import CreditLine
-from xinedai.credit.rules import DEFAULT_PARAMS
 from xinedai.ledger import verify
 from xinedai.lending.models import Loan
 
@@ -30,10 +29,7 @@ def customer_live(bank_live: Bank, settings: Any) -> Any:
     users = bank_live.users
     with transaction.atomic():
         seed_catalogue()
-        model = make_model(trained_by=users["risk"])
-        credit.approve_model(users["admin"], model)
-        strategy = credit.propose_strategy(users["risk"], DEFAULT_PARAMS.to_dict(), note="initial")
-        credit.approve_strategy(users["admin"], strategy)
+        activate_configuration(users)
         decision = credit.decide(users["am1"], household=bank_live.h1, today=TODAY)
         line = credit.grant_line(users["risk"], decision, today=TODAY)
     return bank_live, line, bank_live.h1.members.get(relation="head").phone

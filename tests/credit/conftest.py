@@ -60,12 +60,19 @@ def make_model(trained_by=None, family="xinedai", version=1):
     )
 
 
+def activate_configuration(users):
+    """The hand-made model trained by risk and the default strategy proposed by risk, both approved by
+    admin (maker ≠ checker), in the caller's transaction. Returns (model, strategy)."""
+    model = make_model(trained_by=users["risk"])
+    services.approve_model(users["admin"], model)
+    strategy = services.propose_strategy(users["risk"], DEFAULT_PARAMS.to_dict(), note="initial")
+    services.approve_strategy(users["admin"], strategy)
+    return model, strategy
+
+
 @pytest.fixture
 def credit(bank):
     """The bank of tests/conftest.py with an active model (risk trained, admin approved) and strategy."""
     with transaction.atomic():
-        model = make_model(trained_by=bank.users["risk"])
-        services.approve_model(bank.users["admin"], model)
-        strategy = services.propose_strategy(bank.users["risk"], DEFAULT_PARAMS.to_dict(), note="initial")
-        services.approve_strategy(bank.users["admin"], strategy)
+        activate_configuration(bank.users)
     return bank

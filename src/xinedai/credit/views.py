@@ -5,6 +5,7 @@ approval by a second person."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import plotly.graph_objects as go
@@ -562,6 +563,27 @@ def model_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _model_page(request, model)
 
 
+def _decide_version(
+    request: HtmxHttpRequest,
+    decide: Callable[[bool, str], str],
+    done: HttpResponse,
+    page: Callable[[ConfigDecisionForm], HttpResponse],
+) -> HttpResponse:
+    """A second person's approval or rejection of a model or strategy version: `decide(approve, note)`
+    (one transaction) returns the message to show; a refusal is shown in the form, nothing changed."""
+    form = ConfigDecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                message = decide(form.cleaned_data["decision"] == "approve", form.cleaned_data["note"])
+        except BusinessError as exc:
+            add_business_error(form, exc)
+        else:
+            messages.success(request, message)
+            return done
+    return page(form)
+
+
 @login_required
 @require_POST
 def model_decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
@@ -569,22 +591,21 @@ def model_decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     model = ScoreModel.objects.filter(pk=pk).first()
     if model is None:
         raise NotFound("模型不存在", "No such model", code="model_not_found")
-    form = ConfigDecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                if form.cleaned_data["decision"] == "approve":
-                    services.approve_model(request.user, model, note=form.cleaned_data["note"])
-                    message = _("Model %(name)s approved: it scores every decision from now on.")
-                else:
-                    services.reject_model(request.user, model, note=form.cleaned_data["note"])
-                    message = _("Model %(name)s rejected.")
-        except BusinessError as exc:
-            add_business_error(form, exc)
-        else:
-            messages.success(request, message % {"name": f"{model.family} v{model.version}"})
-            return redirect("credit-model", pk=model.pk)
-    return _model_page(request, model, form, status=422)
+    name = {"name": f"{model.family} v{model.version}"}
+
+    def decide(approve: bool, note: str) -> str:
+        if approve:
+            services.approve_model(request.user, model, note=note)
+            return _("Model %(name)s approved: it scores every decision from now on.") % name
+        services.reject_model(request.user, model, note=note)
+        return _("Model %(name)s rejected.") % name
+
+    return _decide_version(
+        request,
+        decide,
+        redirect("credit-model", pk=model.pk),
+        lambda form: _model_page(request, model, form, status=422),
+    )
 
 
 def _strategy_page(
@@ -622,22 +643,21 @@ def strategy_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def strategy_decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     access.require_view_configuration(request.user)
     strategy = _strategy(pk)
-    form = ConfigDecisionForm(request.POST)
-    if form.is_valid():
-        try:
-            with transaction.atomic():
-                if form.cleaned_data["decision"] == "approve":
-                    services.approve_strategy(request.user, strategy, note=form.cleaned_data["note"])
-                    message = _("Limit strategy v%(version)s approved: decisions use it from now on.")
-                else:
-                    services.reject_strategy(request.user, strategy, note=form.cleaned_data["note"])
-                    message = _("Limit strategy v%(version)s rejected.")
-        except BusinessError as exc:
-            add_business_error(form, exc)
-        else:
-            messages.success(request, message % {"version": strategy.version})
-            return redirect("credit-strategy", pk=strategy.pk)
-    return _strategy_page(request, strategy, form, status=422)
+    version = {"version": strategy.version}
+
+    def decide(approve: bool, note: str) -> str:
+        if approve:
+            services.approve_strategy(request.user, strategy, note=note)
+            return _("Limit strategy v%(version)s approved: decisions use it from now on.") % version
+        services.reject_strategy(request.user, strategy, note=note)
+        return _("Limit strategy v%(version)s rejected.") % version
+
+    return _decide_version(
+        request,
+        decide,
+        redirect("credit-strategy", pk=strategy.pk),
+        lambda form: _strategy_page(request, strategy, form, status=422),
+    )
 
 
 @login_required
