@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from xinedai.core.dates import now
@@ -80,12 +80,17 @@ def drift(model: ScoreModel, *, days: int = DRIFT_DAYS, at: dt.datetime | None =
     days, whoever asked for them (API, pages, batches, renewals), against the training split's bands
     (scorecard.psi)."""
     since = (at or now()) - dt.timedelta(days=days)
-    scores = np.fromiter(
+    # Counted by score in the database (scores are integers in a few hundred values), not read row by row:
+    # a batch re-review writes a decision for every household.
+    counts = list(
         CreditDecision.objects.filter(score_model=model, created_at__gte=since, score__isnull=False)
         .order_by()
-        .values_list("score", flat=True)
-        .iterator(chunk_size=10_000),
-        dtype=np.float64,
+        .values("score")
+        .annotate(n=Count("pk"))
+        .values_list("score", "n")
+    )
+    scores = np.repeat(
+        np.asarray([s for s, _n in counts], dtype=np.float64), np.asarray([n for _s, n in counts], dtype=np.int64)
     )
     baseline = (model.report or {}).get("psi_baseline")
     if not baseline:
