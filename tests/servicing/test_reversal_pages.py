@@ -42,6 +42,7 @@ def test_a_supervisor_reverses_todays_repayment_from_the_loan_page(book: Book) -
     page = om1.get(url)
     html = page.content.decode()
     assert page.context["reversal_form"] is None and 'class="reversed"' in html and "客户账户扣款失败" in html
+    assert "om1 · 客户账户扣款失败" in html  # who reversed it, and why
     assert AuditEntry.objects.filter(action="lending.repayment.reverse", object_id=str(paid.pk)).exists()
     # a second submit of the same form: refused on the page, nothing more posted
     entries = JournalEntry.objects.count()

@@ -159,7 +159,7 @@ def _loan_page(
     if can_request and pending is None and form is None:
         form = ClassificationRequestForm(initial={"risk_class": min(current + 1, RiskClass.LOSS)})
     schedule = queries.schedule_of(loan)
-    repayments = list(loan.repayments.order_by("-paid_on", "-id"))
+    repayments = list(loan.repayments.select_related("reversed_by__staff").order_by("-paid_on", "-id"))
     reversible = queries.reversible_repayment(repayments, business_today())
     if reversible is not None and not (
         access.can_reverse_repayment(user) and reversible.created_by_id != user.pk
