@@ -15,7 +15,7 @@ from xinedai.households.models import Household
 from xinedai.org.access import profile_of
 from xinedai.org.choices import Role
 
-from .choices import LIVE_LINE_STATUSES, ApplicationStatus, LineStatus
+from .choices import LIVE_LINE_STATUSES, ApplicationStatus, LineStatus, ModelStatus, StrategyStatus
 from .models import EXPIRED_WITH_LOANS, ChangeAlert, CreditDecision, CreditLine, OfflineApplication
 
 # Until org.choices.ROLE_PERMISSIONS grants credit.review_application to these roles, the role itself
@@ -188,12 +188,16 @@ def require_view_configuration(user) -> None:  # type: ignore[no-untyped-def]
 
 def can_approve_model(user, model) -> bool:  # type: ignore[no-untyped-def]
     """Offer the approval: a draft, a user with the right, not the one who trained it (services decide)."""
-    return model.status == "draft" and user.has_perm("credit.approve_scoremodel") and model.trained_by_id != user.pk
+    return (
+        model.status == ModelStatus.DRAFT
+        and user.has_perm("credit.approve_scoremodel")
+        and model.trained_by_id != user.pk
+    )
 
 
 def can_approve_strategy(user, strategy) -> bool:  # type: ignore[no-untyped-def]
     return (
-        strategy.status == "draft"
+        strategy.status == StrategyStatus.DRAFT
         and user.has_perm("credit.approve_limitstrategy")
         and strategy.created_by_id != user.pk
     )
@@ -201,3 +205,10 @@ def can_approve_strategy(user, strategy) -> bool:  # type: ignore[no-untyped-def
 
 def can_propose_strategy(user) -> bool:  # type: ignore[no-untyped-def]
     return bool(getattr(user, "is_authenticated", False) and user.has_perm("credit.propose_limitstrategy"))
+
+
+def require_propose_strategy(user) -> None:  # type: ignore[no-untyped-def]
+    if not can_propose_strategy(user):
+        raise PermissionDenied(
+            "您没有提出额度策略的权限", "You may not propose a limit strategy", code="forbidden_proposal"
+        )

@@ -14,6 +14,7 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from xinedai.core.dates import now
+from xinedai.core.money import format_yuan
 
 from . import rules
 from .models import CreditDecision, LimitStrategy, ScoreModel
@@ -121,7 +122,7 @@ def strategies() -> QuerySet[LimitStrategy]:
 
 
 def _yuan(fen: int) -> str:
-    return f"{fen / 100:,.0f}"
+    return format_yuan(fen, decimals=fen % 100 != 0)  # whole yuan without ".00", exact either way
 
 
 def _multiple(value: Any) -> str:

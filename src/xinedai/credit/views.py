@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from xinedai.core.dates import business_today
-from xinedai.core.errors import BusinessError, NotFound, PermissionDenied
+from xinedai.core.errors import BusinessError, NotFound
 from xinedai.core.forms import add_business_error
 from xinedai.core.http import HtmxHttpRequest
 from xinedai.core.masking import mask_name
@@ -664,10 +664,7 @@ def strategy_decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def strategy_new(request: HtmxHttpRequest) -> HttpResponse:
     """Propose a new version of the limit strategy, starting from the active one's parameters."""
     user = request.user
-    if not access.can_propose_strategy(user):
-        raise PermissionDenied(
-            "您没有提出额度策略的权限", "You may not propose a limit strategy", code="forbidden_proposal"
-        )
+    access.require_propose_strategy(user)
     active = LimitStrategy.objects.filter(status=StrategyStatus.ACTIVE).first()
     base = active.params if active else rules.DEFAULT_PARAMS.to_dict()
     status = 200

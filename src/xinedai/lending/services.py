@@ -477,7 +477,6 @@ def repay(
         restore={
             "before": before,
             "after": _loan_state(loan),
-            "schedule_version": before["schedule_version"],
             "schedule": schedule_before,
             "line_freed_fen": principal_paid,
         },
@@ -796,11 +795,11 @@ def reverse_repayment(actor: Any, repayment: Repayment, *, reason: str, today: d
     reversal = ledger.reverse(entry, posted_on=today, actor=_user(actor), reason=f"还款冲正：{reason}")
     before = restore["before"]
     for name in _STATE_FIELDS:
-        setattr(loan, name, before[name])
+        if name not in ("settled_on", "schedule_version"):  # a date kept as text; versions only grow
+            setattr(loan, name, before[name])
     loan.settled_on = dt.date.fromisoformat(before["settled_on"]) if before["settled_on"] else None
-    loan.schedule_version = restore["after"]["schedule_version"]
     if "schedule" in restore:
-        _restore_schedule(loan, restore["schedule_version"], restore["schedule"])
+        _restore_schedule(loan, before["schedule_version"], restore["schedule"])
     loan.save(update_fields=list(_STATE_FIELDS))
     if freed:
         line.used_fen += freed

@@ -150,5 +150,8 @@ def snapshot_for(user) -> QuerySet[PortfolioDay]:  # type: ignore[no-untyped-def
     )
 
 
-def can_reverse_repayment(user) -> bool:  # type: ignore[no-untyped-def]
-    return bool(getattr(user, "is_authenticated", False) and user.has_perm(REVERSE_PERM))
+def can_reverse_repayment(user, repayment) -> bool:  # type: ignore[no-untyped-def]
+    """Offer the reversal: a user with the right who did not record the repayment (services decide)."""
+    return bool(
+        getattr(user, "is_authenticated", False) and user.has_perm(REVERSE_PERM) and repayment.created_by_id != user.pk
+    )

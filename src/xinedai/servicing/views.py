@@ -161,9 +161,7 @@ def _loan_page(
     schedule = queries.schedule_of(loan)
     repayments = list(loan.repayments.select_related("reversed_by__staff").order_by("-paid_on", "-id"))
     reversible = queries.reversible_repayment(repayments, business_today())
-    if reversible is not None and not (
-        access.can_reverse_repayment(user) and reversible.created_by_id != user.pk
-    ):  # the person who recorded it never reverses it (the service refuses it too)
+    if reversible is not None and not access.can_reverse_repayment(user, reversible):
         reversible = None
     ctx = {
         "loan": loan,
